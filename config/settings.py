@@ -1,0 +1,73 @@
+"""Typed settings read from the environment (prefix NONGEDAI_, plus DATABASE_URL).
+
+Every process (api, worker, cli, tests) builds one `Settings` at start-up and passes it down; nothing
+reads os.environ elsewhere. Outside development the placeholders below are refused, so a production
+deployment cannot start with the demo secret or the embedded SQLite file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-not-a-secret-change-me-0000000000"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NONGEDAI_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL", "NONGEDAI_DATABASE_URL"),
+        description="SQLAlchemy URL; empty means SQLite under var_dir",
+    )
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    task_queue: str = "nongedai-loans"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_ttl_minutes: int = 8 * 60
+    otp_ttl_minutes: int = 5
+    otp_max_attempts: int = 5
+    # In development the OTP request answer carries the code so the demo works without a phone.
+    otp_echo: bool = False
+    activity_threads: int = 16
+    # Simulators are the only adapters shipped so far; the setting exists so a real client can be chosen.
+    adapters: Literal["simulator"] = "simulator"
+    # Fault injection for the core-banking simulator: seconds of latency added to each posting.
+    core_banking_latency_s: float = 0.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.var_dir / 'nongedai.db').as_posix()}"
+        if self.env == "production":
+            problems = []
+            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+                problems.append("NONGEDAI_JWT_SECRET must be set to a random value of 32+ characters")
+            if self.database_url.startswith("sqlite"):
+                problems.append("DATABASE_URL must point at PostgreSQL in production")
+            if self.otp_echo:
+                problems.append("NONGEDAI_OTP_ECHO must be off in production")
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,43 @@
+"""Column types shared by every table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class MoneyType(TypeDecorator):
+    """NUMERIC(18,2) on PostgreSQL; a decimal string on SQLite, which has no exact decimal type."""
+
+    impl = Numeric(18, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(Numeric(18, 2))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else Decimal(value)
+
+
+class RateType(MoneyType):
+    """Annual interest rates as exact decimals with six places (0.046000 = 4.6%)."""
+
+    impl = Numeric(9, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(16))
+        return dialect.type_descriptor(Numeric(9, 6))

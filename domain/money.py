@@ -1,0 +1,31 @@
+"""Money arithmetic: Decimal yuan, rounded half-up to the fen at defined points."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def to_fen(value: Decimal | int | str) -> Decimal:
+    """Round half-up to the fen (0.01 yuan)."""
+    return Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def is_whole_fen(value: Decimal) -> bool:
+    return value == value.quantize(FEN, rounding=ROUND_DOWN)
+
+
+def floor_to(value: Decimal, step: Decimal) -> Decimal:
+    """Round down to a multiple of `step` (limits are rounded down to 1,000 yuan)."""
+    return ((value / step).to_integral_value(rounding=ROUND_DOWN) * step).quantize(FEN)
+
+
+def amount_band(amount: Decimal) -> str:
+    """A coarse band for ops search attributes: the exact amount stays out of the UI filters."""
+    bands = ((10_000, "<10k"), (50_000, "10k-50k"), (100_000, "50k-100k"), (200_000, "100k-200k"))
+    for limit, label in bands:
+        if amount < limit:
+            return label
+    return ">=200k"

@@ -1,0 +1,62 @@
+"""Product terms: the bounds and knobs a cooperative sets for a loan product (农e贷 by default)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RepaymentMethod = Literal["equal_installment", "equal_principal", "interest_monthly", "bullet"]
+GuaranteeType = Literal["credit", "guaranteed"]
+Channel = Literal["self_service", "staff_proxy", "whitelist"]
+
+REPAYMENT_METHOD_ZH: dict[str, str] = {
+    "equal_installment": "等额本息",
+    "equal_principal": "等额本金",
+    "interest_monthly": "按月付息到期还本",
+    "bullet": "利随本清",
+}
+
+
+class ProductTerms(BaseModel):
+    code: str
+    version: int = 1
+    name: str
+    min_amount: Decimal = Decimal("1000")
+    max_amount: Decimal = Decimal("300000")
+    min_term_months: int = 1
+    max_term_months: int = 36
+    repayment_methods: list[RepaymentMethod] = ["equal_installment", "equal_principal", "interest_monthly", "bullet"]
+    guarantee_types: list[GuaranteeType] = ["credit", "guaranteed"]
+    max_guarantors: int = 2
+    min_age: int = 18
+    max_age: int = 65
+    region_prefixes: list[str] = Field(default_factory=lambda: ["35"], description="residence region codes served")
+    line_validity_months: int = 36
+    revolving: bool = True
+    limit_coefficient: Decimal = Decimal("1.0")
+    credit_cap: Decimal = Decimal("200000")
+    guaranteed_cap: Decimal = Decimal("300000")
+    lpr_tenor: Literal["1Y", "5Y"] = "1Y"
+    spread_bp: dict[str, int] = Field(default_factory=lambda: {"credit": 200, "guaranteed": 150})
+    grade_adjust_bp: dict[str, int] = Field(default_factory=lambda: {"AAA": -30, "AA": -20, "A": 0, "B": 30})
+    floor_rate: Decimal = Decimal("0.0300")
+    cap_rate: Decimal = Decimal("0.1000")
+    bullet_max_months: int = 12
+    auto_approve_max: Decimal = Decimal("100000")
+    auto_approve_grades: list[str] = ["AAA", "AA", "A"]
+    approval_sla_hours: int = 24
+    guarantor_deadline_hours: int = 72
+    replacement_deadline_hours: int = 168
+    confirmation_deadline_hours: int = 24
+    signing_deadline_hours: int = 72
+    referral_deadline_hours: int = 168
+
+    def cap_for(self, guarantee_type: str) -> Decimal:
+        return self.guaranteed_cap if guarantee_type == "guaranteed" else self.credit_cap
+
+
+def nongedai_default() -> ProductTerms:
+    """The seeded 农e贷 product (illustrative defaults from DOMAIN.md)."""
+    return ProductTerms(code="NONG_E_DAI", name="农e贷")

@@ -1,0 +1,378 @@
+"""Typed payloads for workflows, updates, signals, queries and activities.
+
+Payloads carry ids, amounts and codes — never resident-ID numbers, names or mobile numbers. They are
+plain pydantic models and travel with the pydantic data converter (Decimal stays exact).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.pricing import PriceBreakdown
+from domain.products import ProductTerms
+from domain.refusals import Refusal
+
+# ---- LoanApplicationWorkflow -------------------------------------------------------------------
+
+
+class LoanApplicationInput(BaseModel):
+    application_id: int
+    app_no: str
+    customer_id: int
+    product: ProductTerms = Field(description="pinned at start: later product edits never change this loan")
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    guarantee_type: Literal["credit", "guaranteed"]
+    channel: Literal["self_service", "staff_proxy", "whitelist"]
+    branch_code: str
+    initiator_staff_id: int | None = None
+    guarantor_customer_ids: list[int] = []
+
+
+class ConfirmInput(BaseModel):
+    """The customer confirmed a staff-proxy application; the API checked the SMS code first."""
+
+    customer_id: int
+    otp_ref: str
+
+
+class ApprovalDecisionInput(BaseModel):
+    approver_id: int
+    approver_role: str
+    authority_limit: Decimal
+    approver_branch: str
+    decision: Literal["approve", "reject", "refer_back"]
+    reason_codes: list[str] = []
+    comment: str = ""
+    approved_amount: Decimal | None = None
+
+
+class SupplyInfoInput(BaseModel):
+    actor: str
+    note: str = ""
+
+
+class SignInput(BaseModel):
+    document_id: int
+    signer_customer_id: int
+    otp_ref: str
+
+
+class WithdrawInput(BaseModel):
+    customer_id: int
+    reason: str = ""
+
+
+class CancelInput(BaseModel):
+    staff_id: int
+    staff_role: str
+    reason_code: str
+    comment: str = ""
+
+
+class ReplaceGuarantorInput(BaseModel):
+    slot: int
+    guarantor_customer_id: int
+    actor: str
+
+
+class GuarantorStatusSignal(BaseModel):
+    slot: int
+    attempt: int
+    status: Literal["consented", "declined", "expired", "signed", "sign_expired"]
+
+
+class GuarantorSlotView(BaseModel):
+    slot: int
+    attempt: int
+    guarantor_customer_id: int
+    status: str
+    workflow_id: str
+
+
+class DocumentRef(BaseModel):
+    document_id: int
+    doc_no: str
+    kind: Literal["loan_contract", "guarantee_contract"]
+    signer_customer_id: int
+    sha256: str
+    guarantor_slot: int | None = None
+
+
+class ApplicationState(BaseModel):
+    """What the `state` query returns: the business state of one application, free of personal data."""
+
+    app_no: str
+    stage: str
+    status: str
+    reason_codes: list[str] = []
+    assignee: str | None = None
+    sla_due_at: datetime | None = None
+    escalation_level: int = 0
+    grade: str | None = None
+    credit_limit: Decimal | None = None
+    approved_amount: Decimal | None = None
+    annual_rate: Decimal | None = None
+    guarantors: list[GuarantorSlotView] = []
+    documents: list[DocumentRef] = []
+    signed_document_ids: list[int] = []
+    line_no: str | None = None
+
+
+class LoanApplicationResult(BaseModel):
+    app_no: str
+    status: str
+    reason_codes: list[str] = []
+    line_no: str | None = None
+
+
+# ---- GuarantorConsentWorkflow -----------------------------------------------------------------
+
+
+class GuarantorInput(BaseModel):
+    application_id: int
+    app_no: str
+    parent_workflow_id: str
+    slot: int
+    attempt: int
+    guarantor_customer_id: int
+    borrower_customer_id: int
+    amount: Decimal
+    consent_deadline_hours: int
+    signing_deadline_hours: int
+
+
+class ConsentInput(BaseModel):
+    customer_id: int
+    accept: bool
+
+
+class ContractReadySignal(BaseModel):
+    document_id: int
+
+
+class GuarantorResult(BaseModel):
+    slot: int
+    attempt: int
+    status: str
+
+
+class GuarantorState(BaseModel):
+    slot: int
+    attempt: int
+    status: str
+    document_id: int | None = None
+
+
+# ---- CreditLineWorkflow and DrawdownWorkflow --------------------------------------------------
+
+
+class CreditLineInput(BaseModel):
+    line_id: int
+    line_no: str
+    customer_id: int
+    branch_code: str
+    product: ProductTerms
+    amount: Decimal
+    revolving: bool
+    expiry_date: date
+    max_term_months: int
+    # Carried across continue-as-new so history stays bounded while the line lives for years.
+    drawn_total: Decimal = Decimal("0")
+    outstanding_principal: Decimal = Decimal("0")
+    drawdown_seq: int = 0
+    status: str = "active"
+
+
+class DrawdownRequest(BaseModel):
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    requested_by: str
+
+
+class DrawdownAccepted(BaseModel):
+    note_no: str
+    workflow_id: str
+
+
+class DrawdownSettledSignal(BaseModel):
+    note_no: str
+    amount: Decimal
+    status: Literal["disbursed", "failed"]
+    failure_code: str | None = None
+
+
+class FreezeSignal(BaseModel):
+    reason_code: str
+    actor: str
+
+
+class CreditLineState(BaseModel):
+    line_no: str
+    status: str
+    amount: Decimal
+    available: Decimal
+    drawn_total: Decimal
+    outstanding_principal: Decimal
+    pending: Decimal
+    expiry_date: date
+    drawdowns: list[str] = []
+
+
+class DrawdownInput(BaseModel):
+    line_id: int
+    line_no: str
+    note_no: str
+    parent_workflow_id: str
+    customer_id: int
+    branch_code: str
+    product: ProductTerms
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+
+
+class DrawdownResult(BaseModel):
+    note_no: str
+    status: Literal["disbursed", "failed"]
+    failure_code: str | None = None
+    posting_ref: str | None = None
+
+
+# ---- Activity payloads -------------------------------------------------------------------------
+
+
+class StageUpdate(BaseModel):
+    """Keeps the database read model (stage, status, reasons, history) in step with the workflow."""
+
+    application_id: int
+    stage: str
+    status: str = "open"
+    actor: str = "system"
+    reason_codes: list[str] = []
+    assignee: str | None = None
+    sla_due_at: datetime | None = None
+    detail: dict = {}
+
+
+class AcceptanceResult(BaseModel):
+    accepted: bool
+    refusals: list[Refusal] = []
+
+
+class ReviewResult(BaseModel):
+    model_version: str
+    score: int
+    grade: str
+    credit_limit: Decimal
+    decision: Literal["approve", "manual_review", "reject"]
+    reason_codes: list[str]
+    price: PriceBreakdown | None = None
+
+
+class SmsRequest(BaseModel):
+    idempotency_key: str
+    customer_id: int
+    template: str
+    params: dict[str, str] = {}
+
+
+class ConfirmationCodeRequest(BaseModel):
+    application_id: int
+    customer_id: int
+    purpose: str
+    ttl_minutes: int
+
+
+class IssueContractsInput(BaseModel):
+    application_id: int
+    approved_amount: Decimal
+    annual_rate: Decimal
+    guarantor_slots: dict[int, int] = Field(default_factory=dict, description="slot -> guarantor customer id")
+
+
+class SignDocumentInput(BaseModel):
+    document_id: int
+    signer_customer_id: int
+    otp_ref: str
+    channel: str
+
+
+class SignDocumentResult(BaseModel):
+    document_id: int
+    signed_sha256: str
+    signature_id: str
+
+
+class GuaranteeRecord(BaseModel):
+    application_id: int
+    slot: int
+    attempt: int
+    guarantor_customer_id: int
+    workflow_id: str
+    status: str
+
+
+class ActivateLineInput(BaseModel):
+    application_id: int
+    approved_amount: Decimal
+    annual_rate: Decimal
+
+
+class LineActivated(BaseModel):
+    line_id: int
+    line_no: str
+    workflow_id: str
+    amount: Decimal
+    revolving: bool
+    expiry_date: date
+    max_term_months: int
+
+
+class CreateNoteInput(BaseModel):
+    line_id: int
+    note_no: str
+    customer_id: int
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+
+
+class NoteCreated(BaseModel):
+    note_id: int
+    note_no: str
+    annual_rate: Decimal
+    settlement_account: str
+
+
+class DisburseInput(BaseModel):
+    note_no: str
+    idempotency_key: str
+    to_account: str
+    amount: Decimal
+
+
+class PostingRef(BaseModel):
+    posting_id: str
+    idempotency_key: str
+    amount: Decimal
+
+
+class SettleNoteInput(BaseModel):
+    note_no: str
+    status: Literal["disbursed", "failed", "reversed"]
+    posting_id: str | None = None
+    failure_code: str | None = None
+
+
+class LineStatusUpdate(BaseModel):
+    line_id: int
+    status: str
+    drawn_total: Decimal
+    outstanding_principal: Decimal
