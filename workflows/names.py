@@ -1,0 +1,50 @@
+"""Workflow ids, type names and message names: the contract between services/ and the workflows.
+
+services/ and the API address workflows by these strings so they never import workflow code.
+Ids read well in the Temporal UI and carry business numbers, never personal data.
+"""
+
+from __future__ import annotations
+
+LOAN_APPLICATION = "LoanApplicationWorkflow"
+GUARANTOR_CONSENT = "GuarantorConsentWorkflow"
+CREDIT_LINE = "CreditLineWorkflow"
+DRAWDOWN = "DrawdownWorkflow"
+
+# LoanApplicationWorkflow
+UPDATE_CONFIRM = "confirm"
+UPDATE_DECIDE = "decide"
+UPDATE_SUPPLY_INFO = "supply_info"
+UPDATE_SIGN = "sign"
+UPDATE_WITHDRAW = "withdraw"
+UPDATE_CANCEL = "cancel"
+UPDATE_REPLACE_GUARANTOR = "replace_guarantor"
+SIGNAL_GUARANTOR_STATUS = "guarantor_status"
+QUERY_STATE = "state"
+
+# GuarantorConsentWorkflow
+UPDATE_CONSENT = "consent"
+UPDATE_GUARANTOR_SIGN = "sign"
+SIGNAL_CONTRACT_READY = "contract_ready"
+
+# CreditLineWorkflow
+UPDATE_REQUEST_DRAWDOWN = "request_drawdown"
+SIGNAL_DRAWDOWN_SETTLED = "drawdown_settled"
+SIGNAL_FREEZE = "freeze"
+SIGNAL_UNFREEZE = "unfreeze"
+
+
+def application_workflow_id(app_no: str) -> str:
+    return f"loan-app-{app_no}"
+
+
+def guarantor_workflow_id(app_no: str, slot: int, attempt: int) -> str:
+    return f"guarantor-{app_no}-g{slot}-a{attempt}"
+
+
+def credit_line_workflow_id(line_no: str) -> str:
+    return f"credit-line-{line_no}"
+
+
+def drawdown_workflow_id(note_no: str) -> str:
+    return f"drawdown-{note_no}"
