@@ -30,6 +30,7 @@ class LoanApplicationInput(BaseModel):
     guarantee_type: Literal["credit", "guaranteed"]
     channel: Literal["self_service", "staff_proxy", "whitelist"]
     branch_code: str
+    escalation_branch_code: str | None = Field(default=None, description="county branch that takes overdue approvals")
     initiator_staff_id: int | None = None
     guarantor_customer_ids: list[int] = []
 
