@@ -13,11 +13,15 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from db.types import MoneyType, RateType
+from db.types import MoneyType, RateType, UtcDateTime
 
 
 def money(**kw: Any) -> Any:
     return Field(sa_type=MoneyType, **kw)
+
+
+def timestamp(**kw: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kw)
 
 
 def json_field(default_factory: Any = dict) -> Any:
@@ -68,7 +72,7 @@ class Customer(SQLModel, table=True):
     blacklisted: bool = False
     currently_overdue: bool = False
     settlement_account: str | None = Field(default=None, max_length=32, description="core-banking deposit account")
-    created_at: datetime
+    created_at: datetime = timestamp()
 
 
 class LoanApplication(SQLModel, table=True):
@@ -98,10 +102,10 @@ class LoanApplication(SQLModel, table=True):
     approved_amount: Decimal | None = money(default=None, nullable=True)
     annual_rate: Decimal | None = Field(default=None, sa_type=RateType, nullable=True)
     decided_by: int | None = Field(default=None, foreign_key="staffuser.id")
-    sla_due_at: datetime | None = None
+    sla_due_at: datetime | None = timestamp(default=None, nullable=True)
     start_error: str | None = Field(default=None, max_length=256)
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class Guarantee(SQLModel, table=True):
@@ -114,17 +118,19 @@ class Guarantee(SQLModel, table=True):
     guarantor_customer_id: int = Field(foreign_key="customer.id", index=True)
     workflow_id: str = Field(unique=True, max_length=80)
     status: str = Field(default="invited", max_length=16, description="invited|consented|declined|expired|signed|replaced")
-    updated_at: datetime
+    updated_at: datetime = timestamp()
 
 
 class ApplicationEvent(SQLModel, table=True):
     """The loan's business history as staff read it; Temporal keeps the technical history."""
 
     __tablename__ = "application_event"
+    __table_args__ = (UniqueConstraint("application_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="loan_application.id", index=True)
-    at: datetime
+    seq: int = Field(description="workflow event counter; makes a retried write idempotent")
+    at: datetime = timestamp()
     stage: str = Field(max_length=32)
     actor: str = Field(default="system", max_length=64)
     detail: dict = json_field()
@@ -142,7 +148,7 @@ class RatingRecord(SQLModel, table=True):
     credit_limit: Decimal = money()
     reasons: list = json_field(list)
     inputs: dict = json_field()
-    rated_at: datetime
+    rated_at: datetime = timestamp()
 
 
 class Document(SQLModel, table=True):
@@ -153,11 +159,12 @@ class Document(SQLModel, table=True):
     signer_customer_id: int = Field(foreign_key="customer.id")
     template_version: str = Field(max_length=32)
     sha256: str = Field(max_length=64, description="hash of the issued, unsigned PDF (its imaging key)")
-    signed_sha256: str | None = Field(default=None, max_length=64)
+    signed_sha256: str | None = Field(default=None, max_length=64, description="set when signing produces a new PDF")
+    signature_id: str | None = Field(default=None, max_length=64, description="the CA's signature record")
     status: str = Field(default="issued", max_length=16, description="issued | signed | void")
     data_snapshot: dict = json_field()
-    created_at: datetime
-    signed_at: datetime | None = None
+    created_at: datetime = timestamp()
+    signed_at: datetime | None = timestamp(default=None, nullable=True)
 
 
 class CreditLine(SQLModel, table=True):
@@ -179,7 +186,7 @@ class CreditLine(SQLModel, table=True):
     status: str = Field(default="active", max_length=16, description="active | frozen | expired | closed")
     drawn_total: Decimal = money(default=Decimal("0"))
     outstanding_principal: Decimal = money(default=Decimal("0"))
-    created_at: datetime
+    created_at: datetime = timestamp()
 
 
 class LoanNote(SQLModel, table=True):
@@ -200,8 +207,8 @@ class LoanNote(SQLModel, table=True):
     disbursement_ref: str | None = Field(default=None, max_length=64)
     start_date: date
     maturity_date: date
-    created_at: datetime
-    disbursed_at: datetime | None = None
+    created_at: datetime = timestamp()
+    disbursed_at: datetime | None = timestamp(default=None, nullable=True)
 
 
 class ScheduleInstallment(SQLModel, table=True):
@@ -226,10 +233,10 @@ class OneTimeCode(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True)
     purpose: str = Field(max_length=64, description="login | confirm:<app_no> | sign:<doc_no>")
     code_hash: str = Field(max_length=128)
-    expires_at: datetime
+    expires_at: datetime = timestamp()
     attempts: int = 0
-    consumed_at: datetime | None = None
-    created_at: datetime
+    consumed_at: datetime | None = timestamp(default=None, nullable=True)
+    created_at: datetime = timestamp()
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -244,4 +251,4 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     status_code: int | None = None
     response: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    created_at: datetime
+    created_at: datetime = timestamp()

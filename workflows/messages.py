@@ -253,6 +253,7 @@ class StageUpdate(BaseModel):
     """Keeps the database read model (stage, status, reasons, history) in step with the workflow."""
 
     application_id: int
+    seq: int = Field(description="the workflow's event counter: a retried write records the event once")
     stage: str
     status: str = "open"
     actor: str = "system"
@@ -260,6 +261,11 @@ class StageUpdate(BaseModel):
     assignee: str | None = None
     sla_due_at: datetime | None = None
     detail: dict = {}
+
+
+class ApplicationRef(BaseModel):
+    application_id: int
+    product: ProductTerms
 
 
 class AcceptanceResult(BaseModel):
@@ -307,7 +313,6 @@ class SignDocumentInput(BaseModel):
 
 class SignDocumentResult(BaseModel):
     document_id: int
-    signed_sha256: str
     signature_id: str
 
 
@@ -324,6 +329,11 @@ class ActivateLineInput(BaseModel):
     application_id: int
     approved_amount: Decimal
     annual_rate: Decimal
+
+
+class LineRef(BaseModel):
+    line_id: int
+    status: str
 
 
 class LineActivated(BaseModel):
