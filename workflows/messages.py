@@ -266,6 +266,7 @@ class StageUpdate(BaseModel):
 class ApplicationRef(BaseModel):
     application_id: int
     product: ProductTerms
+    guarantor_customer_ids: list[int] = []
 
 
 class AcceptanceResult(BaseModel):
@@ -329,6 +330,9 @@ class ActivateLineInput(BaseModel):
     application_id: int
     approved_amount: Decimal
     annual_rate: Decimal
+    revolving: bool
+    validity_months: int
+    max_term_months: int
 
 
 class LineRef(BaseModel):
@@ -350,6 +354,7 @@ class CreateNoteInput(BaseModel):
     line_id: int
     note_no: str
     customer_id: int
+    product: ProductTerms
     amount: Decimal
     term_months: int
     repayment_method: str
@@ -359,13 +364,15 @@ class NoteCreated(BaseModel):
     note_id: int
     note_no: str
     annual_rate: Decimal
-    settlement_account: str
+    account_tail: str = Field(description="last four digits of the settlement account, for the SMS")
 
 
 class DisburseInput(BaseModel):
+    """The account number is looked up by the activity: it never travels in workflow history."""
+
     note_no: str
     idempotency_key: str
-    to_account: str
+    customer_id: int
     amount: Decimal
 
 

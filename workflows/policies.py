@@ -42,3 +42,7 @@ SIGNING = ActivityOptions(timedelta(seconds=60), _BACKOFF, schedule_to_close_tim
 CORE_BANKING = ActivityOptions(timedelta(seconds=20), RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["PostingRefused"]))
+# The bookkeeping step right after money moved: bounded, because its failure triggers compensation.
+AFTER_POSTING = ActivityOptions(timedelta(seconds=30), RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=10,
+    non_retryable_error_types=["NoteStateConflict"]))

@@ -1,0 +1,134 @@
+"""Activities of LoanApplicationWorkflow: acceptance, review, the read model, guarantees, confirmation codes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.engine import Engine
+from temporalio import activity
+
+from activities.clock import business_today, utcnow
+from adapters.rating.port import RatingService
+from adapters.sms.port import SmsGateway
+from adapters.sms.texts import render_sms
+from db import otp_codes
+from db.application_store import (
+    apply_stage,
+    count_other_open,
+    get_application,
+    get_customer,
+    upsert_guarantee,
+)
+from db.engine import session_scope
+from db.models import RatingRecord
+from domain import approval, pricing
+from domain.acceptance import ApplicationFacts, check_acceptance
+from domain.identity import IdProblem, age_on, normalise_resident_id
+from domain.refusals import Refusal
+from domain.scorecard import RatingFacts
+from workflows.messages import (
+    AcceptanceResult,
+    ApplicationRef,
+    ConfirmationCodeRequest,
+    GuaranteeRecord,
+    ReviewResult,
+    StageUpdate,
+)
+
+
+class ApplicationActivities:
+    def __init__(self, engine: Engine, rating: RatingService, sms: SmsGateway, otp_secret: str) -> None:
+        self._engine = engine
+        self._rating = rating
+        self._sms = sms
+        self._otp_secret = otp_secret
+
+    @activity.defn
+    def record_stage(self, update: StageUpdate) -> None:
+        with session_scope(self._engine) as session:
+            app = get_application(session, update.application_id)
+            apply_stage(session, app, seq=update.seq, stage=update.stage, status=update.status, actor=update.actor,
+                        reason_codes=update.reason_codes, assignee=update.assignee, sla_due_at=update.sla_due_at,
+                        detail=update.detail, now=utcnow())
+
+    @activity.defn
+    def accept(self, ref: ApplicationRef) -> AcceptanceResult:
+        """受理: identity, age window, region, product bounds, guarantors, no other open application."""
+        with session_scope(self._engine) as session:
+            app = get_application(session, ref.application_id)
+            customer = get_customer(session, app.customer_id)
+            refusals: list[Refusal] = []
+            try:
+                normalise_resident_id(customer.resident_id)
+            except IdProblem as problem:
+                refusals.append(Refusal(code=problem.code, zh=problem.zh, en=problem.en, field="resident_id"))
+            facts = ApplicationFacts(
+                amount=app.amount, term_months=app.term_months, repayment_method=app.repayment_method,
+                guarantee_type=app.guarantee_type, borrower_id=app.customer_id, guarantor_ids=ref.guarantor_customer_ids,
+                birth_date=customer.birth_date, residence_region=customer.region_code,
+                other_open_applications=count_other_open(session, app))
+            refusals += check_acceptance(facts, ref.product, business_today())
+        return AcceptanceResult(accepted=not refusals, refusals=refusals)
+
+    @activity.defn
+    def review(self, ref: ApplicationRef) -> ReviewResult:
+        """审查: rating and limit through the rating adapter, price, and the automatic approval decision."""
+        today = business_today()
+        with session_scope(self._engine) as session:
+            app = get_application(session, ref.application_id)
+            customer = get_customer(session, app.customer_id)
+            facts = RatingFacts(age=age_on(customer.birth_date, today), customer_type=customer.customer_type,
+                                annual_income=customer.annual_income, total_assets=customer.total_assets,
+                                total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
+                                currently_overdue=customer.currently_overdue)
+            outcome = self._rating.rate(facts=facts, limit_coefficient=ref.product.limit_coefficient,
+                                        cap=ref.product.cap_for(app.guarantee_type))
+            decision = approval.decide(ref.product, app.amount, app.guarantee_type, outcome)
+            price = None if decision.decision == "reject" else pricing.price(ref.product, app.guarantee_type,
+                                                                              outcome.grade, today)
+            session.add(RatingRecord(customer_id=customer.id, application_id=app.id,
+                                     model_version=outcome.model_version, score=outcome.score, grade=outcome.grade,
+                                     credit_limit=outcome.credit_limit, rated_at=utcnow(),
+                                     reasons=[i.model_dump() for i in outcome.items] + outcome.prefilter_hits,
+                                     inputs=facts.model_dump(mode="json")))
+            app.score, app.grade, app.credit_limit = outcome.score, outcome.grade, outcome.credit_limit
+            app.annual_rate = price.annual_rate if price else None
+            session.add(app)
+        return ReviewResult(model_version=outcome.model_version, score=outcome.score, grade=outcome.grade,
+                            credit_limit=outcome.credit_limit, decision=decision.decision,
+                            reason_codes=decision.reason_codes, price=price)
+
+    @activity.defn
+    def record_decision(self, update: StageUpdate) -> None:
+        """The approved amount and approver, then the stage change, in one transaction."""
+        with session_scope(self._engine) as session:
+            app = get_application(session, update.application_id)
+            if "approved_amount" in update.detail:
+                app.approved_amount = Decimal(str(update.detail["approved_amount"]))
+            if update.detail.get("approver_id"):
+                app.decided_by = int(update.detail["approver_id"])
+            apply_stage(session, app, seq=update.seq, stage=update.stage, status=update.status, actor=update.actor,
+                        reason_codes=update.reason_codes, assignee=update.assignee, sla_due_at=update.sla_due_at,
+                        detail=update.detail, now=utcnow())
+
+    @activity.defn
+    def issue_confirmation_code(self, request: ConfirmationCodeRequest) -> str:
+        """Send the customer a one-time code for a staff-proxy application; returns the code's reference."""
+        with session_scope(self._engine) as session:
+            app = get_application(session, request.application_id)
+            customer = get_customer(session, request.customer_id)
+            ref, code = otp_codes.issue(session, customer_id=customer.id, purpose=request.purpose,
+                                        ttl_minutes=request.ttl_minutes, now=utcnow(), secret=self._otp_secret)
+            body = render_sms("otp_confirm", {"app_no": app.app_no, "amount": f"{app.amount:,.2f}", "code": code,
+                                              "ttl_minutes": str(request.ttl_minutes)})
+            mobile = customer.mobile
+        # The key is the code's own reference: a retry after a lost answer re-sends nothing twice.
+        self._sms.send(idempotency_key=f"otp:{ref}", mobile=mobile, template="otp_confirm", body=body)
+        return ref
+
+    @activity.defn
+    def record_guarantee(self, record: GuaranteeRecord) -> None:
+        with session_scope(self._engine) as session:
+            upsert_guarantee(session, application_id=record.application_id, slot=record.slot, attempt=record.attempt,
+                             guarantor_customer_id=record.guarantor_customer_id, workflow_id=record.workflow_id,
+                             status=record.status, now=utcnow())

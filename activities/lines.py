@@ -1,0 +1,113 @@
+"""Credit lines (授信) and loan notes (借据): activation, drawdown rules, note and schedule, settlement."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.clock import business_today, utcnow
+from adapters.core_banking.port import CoreBanking
+from db.application_store import get_application, get_customer
+from db.engine import session_scope
+from db.line_store import get_line, line_for_application, note_by_no
+from db.models import CreditLine, LoanNote, ScheduleInstallment
+from domain import pricing
+from domain.schedule import add_months, build_schedule
+from workflows.messages import (
+    ActivateLineInput,
+    CreateNoteInput,
+    LineActivated,
+    LineStatusUpdate,
+    NoteCreated,
+    SettleNoteInput,
+)
+from workflows.names import credit_line_workflow_id
+
+
+def _refuse(code: str, message: str) -> ApplicationError:
+    return ApplicationError(message, {"code": code}, type="DrawdownRefused", non_retryable=True)
+
+
+class CreditLineActivities:
+    def __init__(self, engine: Engine, core_banking: CoreBanking) -> None:
+        self._engine = engine
+        self._cb = core_banking
+
+    @activity.defn
+    def activate_line(self, request: ActivateLineInput) -> LineActivated:
+        with session_scope(self._engine) as session:
+            line = line_for_application(session, request.application_id)
+            if line is None:
+                app = get_application(session, request.application_id)
+                start = business_today()
+                line_no = "CL" + app.app_no[2:]
+                line = CreditLine(line_no=line_no, workflow_id=credit_line_workflow_id(line_no),
+                                  application_id=app.id, customer_id=app.customer_id, branch_code=app.branch_code,
+                                  product_code=app.product_code, amount=request.approved_amount,
+                                  revolving=request.revolving, annual_rate=request.annual_rate, start_date=start,
+                                  expiry_date=add_months(start, request.validity_months),
+                                  max_term_months=request.max_term_months, created_at=utcnow())
+                session.add(line)
+                session.flush()
+            return LineActivated(line_id=line.id, line_no=line.line_no, workflow_id=line.workflow_id,
+                                 amount=line.amount, revolving=line.revolving, expiry_date=line.expiry_date,
+                                 max_term_months=line.max_term_months)
+
+    @activity.defn
+    def update_line(self, update: LineStatusUpdate) -> None:
+        with session_scope(self._engine) as session:
+            line = get_line(session, update.line_id)
+            line.status, line.drawn_total = update.status, update.drawn_total
+            line.outstanding_principal = update.outstanding_principal
+            session.add(line)
+
+    @activity.defn
+    def create_note(self, request: CreateNoteInput) -> NoteCreated:
+        """Drawdown rules, then the note priced on today's LPR with its schedule; idempotent by note_no."""
+        today = business_today()
+        with session_scope(self._engine) as session:
+            existing = note_by_no(session, request.note_no)
+            customer = get_customer(session, request.customer_id)
+            if existing is not None:
+                return NoteCreated(note_id=existing.id, note_no=existing.note_no, annual_rate=existing.annual_rate,
+                                   account_tail=(customer.settlement_account or "")[-4:])
+            line = get_line(session, request.line_id)
+            if line.status != "active":
+                raise _refuse("LINE_NOT_ACTIVE", f"credit line is {line.status}")
+            if customer.blacklisted or customer.currently_overdue:
+                raise _refuse("CUSTOMER_RISK", "customer is blacklisted or overdue")
+            app = get_application(session, line.application_id)
+            grade = app.grade or "B"
+            customer_no = customer.customer_no
+        account = self._cb.open_deposit_account(customer_no=customer_no)
+        rate = pricing.price(request.product, app.guarantee_type, grade, today).annual_rate
+        schedule = build_schedule(request.amount, rate, request.term_months, request.repayment_method, today)
+        with session_scope(self._engine) as session:
+            customer = get_customer(session, request.customer_id)
+            customer.settlement_account = account
+            note = LoanNote(note_no=request.note_no, line_id=request.line_id, customer_id=request.customer_id,
+                            amount=request.amount, term_months=request.term_months,
+                            repayment_method=request.repayment_method, annual_rate=rate, start_date=today,
+                            maturity_date=schedule[-1].due_date, created_at=utcnow())
+            session.add_all([customer, note])
+            session.flush()
+            session.add_all([ScheduleInstallment(note_id=note.id, period=i.period, due_date=i.due_date,
+                                                 principal=i.principal, interest=i.interest) for i in schedule])
+            return NoteCreated(note_id=note.id, note_no=note.note_no, annual_rate=rate, account_tail=account[-4:])
+
+    @activity.defn
+    def settle_note(self, request: SettleNoteInput) -> None:
+        with session_scope(self._engine) as session:
+            note = note_by_no(session, request.note_no)
+            if note is None:
+                raise LookupError(f"note {request.note_no} not found")
+            if note.status in ("reversed", "failed") and request.status == "disbursed":
+                # Someone closed the note while the money moved: the workflow must compensate.
+                raise ApplicationError(f"note is {note.status}", type="NoteStateConflict", non_retryable=True)
+            note.status, note.failure_code = request.status, request.failure_code
+            if request.posting_id:
+                note.disbursement_ref = request.posting_id
+            if request.status == "disbursed" and note.disbursed_at is None:
+                note.disbursed_at = utcnow()
+            session.add(note)
