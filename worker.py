@@ -66,7 +66,7 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
     objects = [
         ApplicationActivities(engine, adapters.rating, adapters.sms, settings.jwt_secret),
         NotificationActivities(engine, adapters.sms),
-        ContractActivities(engine, adapters.imaging, settings.public_base_url),
+        ContractActivities(engine, adapters.imaging, adapters.core_banking, settings.public_base_url),
         SigningActivities(engine, adapters.ca),
         CreditLineActivities(engine, adapters.core_banking),
         DisbursementActivities(engine, adapters.core_banking),

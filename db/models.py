@@ -32,6 +32,7 @@ class Branch(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=16)
     name: str = Field(max_length=64)
     region_code: str = Field(max_length=6, description="administrative region (first 6 ID digits) served")
+    address: str = Field(default="", max_length=200)
     parent_code: str | None = Field(default=None, max_length=16, description="county branch that escalations go to")
 
 
@@ -64,6 +65,7 @@ class Customer(SQLModel, table=True):
     mobile: str = Field(index=True, max_length=11)
     birth_date: date
     region_code: str = Field(max_length=6, description="residence region code")
+    address: str = Field(default="", max_length=200, description="residence and service address (送达地址)")
     branch_code: str = Field(foreign_key="branch.code", max_length=16)
     customer_type: str = Field(default="farmer", max_length=32, description="farmer | individual_business | salaried")
     annual_income: Decimal = money(default=Decimal("0"))

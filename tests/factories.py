@@ -1,0 +1,90 @@
+"""Test data: branches, the product, staff and customers with valid resident IDs, unique per call."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from argon2 import PasswordHasher
+from sqlalchemy.engine import Engine
+from stdnum.cn import ric
+
+from db.engine import session_scope
+from db.models import Branch, Customer, LoanApplication, Product, StaffUser
+from domain.products import ProductTerms, nongedai_default
+from workflows.messages import LoanApplicationInput
+from workflows.names import application_workflow_id
+
+COUNTY, BRANCH = "350322000", "350322101"
+PASSWORD = "test-password"
+_seq = itertools.count(1)
+_hash = PasswordHasher(time_cost=1, memory_cost=1024).hash(PASSWORD)
+
+
+def resident_id(region: str = "350322", born: date = date(1985, 6, 15)) -> str:
+    n = next(_seq)
+    body = f"{region}{born:%Y%m%d}{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")  # it ignores the last character
+
+
+def ensure_reference_data(engine: Engine) -> ProductTerms:
+    product = nongedai_default()
+    with session_scope(engine) as s:
+        if s.get(Branch, COUNTY) is None:
+            s.add(Branch(code=COUNTY, name="仙游县农村信用合作联社", region_code="350322", address="福建省莆田市仙游县鲤城街道八二一街"))
+            s.flush()
+            s.add(Branch(code=BRANCH, name="榜头信用社", region_code="350322", parent_code=COUNTY,
+                         address="福建省莆田市仙游县榜头镇"))
+            s.add(Product(code=product.code, version=product.version, name=product.name,
+                          terms=product.model_dump(mode="json")))
+    return product
+
+
+def staff(engine: Engine, role: str, *, branch: str = BRANCH, authority: str = "0") -> StaffUser:
+    n = next(_seq)
+    user = StaffUser(username=f"{role}{n}", display_name=f"{role} {n}", role=role, branch_code=branch,
+                     password_hash=_hash, authority_limit=Decimal(authority))
+    with session_scope(engine) as s:
+        s.add(user)
+    return user
+
+
+def customer(engine: Engine, *, income: str = "120000", assets: str = "600000", liabilities: str = "20000",
+             born: date = date(1985, 6, 15), region: str = "350322", blacklisted: bool = False,
+             name: str = "林阿福") -> Customer:
+    rid = resident_id(region, born)
+    n = next(_seq)
+    row = Customer(customer_no=f"C{n:010d}", resident_id=rid, name=name, mobile=f"138{n:08d}", birth_date=born,
+                   region_code=region, address="福建省莆田市仙游县榜头镇坝下村", branch_code=BRANCH,
+                   annual_income=Decimal(income), total_assets=Decimal(assets), total_liabilities=Decimal(liabilities),
+                   blacklisted=blacklisted, created_at=datetime.now(UTC))
+    with session_scope(engine) as s:
+        s.add(row)
+    return row
+
+
+def application(engine: Engine, borrower: Customer, *, amount: str = "50000", term_months: int = 12,
+                method: str = "equal_installment", guarantee_type: str = "credit", channel: str = "self_service",
+                initiator: StaffUser | None = None) -> LoanApplication:
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        row = LoanApplication(app_no=f"TMP{next(_seq)}", workflow_id=f"tmp-{next(_seq)}", customer_id=borrower.id,
+                              product_code="NONG_E_DAI", product_version=1, amount=Decimal(amount),
+                              term_months=term_months, repayment_method=method, guarantee_type=guarantee_type,
+                              purpose="种植", channel=channel, branch_code=BRANCH,
+                              initiator_staff_id=initiator.id if initiator else None, created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        row.app_no = f"LA{now:%Y%m%d}{row.id:06d}"
+        row.workflow_id = application_workflow_id(row.app_no)
+        s.add(row)
+    return row
+
+
+def loan_input(row: LoanApplication, product: ProductTerms, guarantors: list[Customer] = ()) -> LoanApplicationInput:
+    return LoanApplicationInput(
+        application_id=row.id, app_no=row.app_no, customer_id=row.customer_id, product=product, amount=row.amount,
+        term_months=row.term_months, repayment_method=row.repayment_method, guarantee_type=row.guarantee_type,
+        channel=row.channel, branch_code=row.branch_code, escalation_branch_code=COUNTY,
+        initiator_staff_id=row.initiator_staff_id, guarantor_customer_ids=[g.id for g in guarantors])

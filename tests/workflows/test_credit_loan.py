@@ -1,0 +1,63 @@
+"""A credit loan on the time-skipping server: auto-approval, contract, signature, line, drawdown, ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from adapters.core_banking.simulator import CoreBankingSimulator
+from db.models import ApplicationEvent, CreditLine, Document, LoanApplication, LoanNote, ScheduleInstallment
+from tests import factories
+from tests.workflows.support import running_worker, until, until_stage
+from workflows import names
+from workflows.loan_application import LoanApplicationWorkflow
+from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
+
+
+async def test_credit_loan_from_application_to_money(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    borrower = factories.customer(engine)
+    row = factories.application(engine, borrower, amount="50000")
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
+                                             id=row.workflow_id, task_queue=queue)
+        state = await until_stage(handle, "awaiting_signatures")
+        assert state["status"] == "approved" and state["grade"] in ("AAA", "AA", "A")
+        contract = state["documents"][0]
+        await handle.execute_update(names.UPDATE_SIGN, SignInput(
+            document_id=contract["document_id"], signer_customer_id=borrower.id, otp_ref="otp-test"))
+        result = await handle.result()
+        assert result.status == "active" and result.line_no
+
+        line_handle = client.get_workflow_handle(names.credit_line_workflow_id(result.line_no))
+        line_state = await until(lambda: line_handle.query(names.QUERY_STATE))
+        assert Decimal(line_state["available"]) == Decimal("50000.00")
+        accepted: DrawdownAccepted = await line_handle.execute_update(
+            names.UPDATE_REQUEST_DRAWDOWN,
+            DrawdownRequest(amount=Decimal("20000"), term_months=12, repayment_method="equal_installment",
+                            requested_by="customer"),
+            result_type=DrawdownAccepted)
+        drawdown = client.get_workflow_handle(accepted.workflow_id)
+        outcome = await drawdown.result()
+        assert outcome["status"] == "disbursed" and outcome["posting_ref"]
+
+    with Session(engine) as s:
+        app = s.get(LoanApplication, row.id)
+        assert (app.stage, app.status, app.approved_amount) == ("completed", "active", Decimal("50000.00"))
+        stages = [e.stage for e in s.exec(select(ApplicationEvent).where(
+            ApplicationEvent.application_id == row.id).order_by(ApplicationEvent.seq))]
+        assert stages == ["submitted", "accepting", "reviewing", "approved", "contracting", "awaiting_signatures",
+                          "activating", "completed"]
+        doc = s.exec(select(Document).where(Document.application_id == row.id)).one()
+        assert doc.status == "signed" and doc.signature_id
+        note = s.exec(select(LoanNote).where(LoanNote.note_no == accepted.note_no)).one()
+        assert note.status == "disbursed" and note.amount == Decimal("20000.00")
+        installments = s.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note.id)).all()
+        assert sum(i.principal for i in installments) == Decimal("20000.00")
+        line = s.exec(select(CreditLine).where(CreditLine.line_no == result.line_no)).one()
+        await until(lambda: s.refresh(line) or line.outstanding_principal == Decimal("20000.00"))
+    bank = CoreBankingSimulator(engine)
+    assert bank.count_postings(kind="disbursement", reference=accepted.note_no) == 1
+    assert bank.trial_balance() == Decimal("0")
