@@ -12,7 +12,8 @@ from sqlmodel import Session, create_engine
 
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(database_url, echo=echo, hide_parameters=True,
+                               connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI types
@@ -24,7 +25,9 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(database_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters: a failed statement must not carry personal data (mobile, ID) into logs.
+    return create_engine(database_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         hide_parameters=True)
 
 
 @contextmanager
