@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from config.settings import Settings
@@ -36,11 +37,15 @@ async def until(check: Callable[[], Any], *, timeout: float = 30.0, every: float
     deadline = asyncio.get_running_loop().time() + timeout
     last: Any = None
     while asyncio.get_running_loop().time() < deadline:
-        last = check()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
+        try:
+            last = check()
+            if asyncio.iscoroutine(last):
+                last = await last
+        except RPCError as err:  # e.g. a child workflow that has not started yet
+            last = err
+        else:
+            if last:
+                return last
         await asyncio.sleep(every)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
