@@ -1,0 +1,108 @@
+"""Contract PDFs: typed data -> jinja2 HTML (templates/documents) -> weasyprint PDF, hash and page count."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel
+from weasyprint import HTML
+
+from documents.amounts import rmb_capitals, rmb_figures
+from documents.formatting import (
+    LPR_TENOR_ZH,
+    REPAYMENT_EXPLAINED,
+    account_groups,
+    chinese_count,
+    date_zh,
+    percent,
+    rate_formula,
+    repayment_method_zh,
+)
+from documents.models import GuaranteeContractData, LoanContractData
+from documents.qr import qr_data_uri
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "documents"
+# The families base.css asks for; anything else means the CJK font is not installed here.
+CJK_FAMILIES = frozenset({"Noto Serif CJK SC", "Noto Sans CJK SC"})
+
+
+@dataclass(frozen=True)
+class DocumentTemplate:
+    """A template file and the version recorded with every document issued from it."""
+
+    name: str
+    version: str
+
+
+# Bump a version whenever its template, _macros.html or base.css changes what a signer reads:
+# issued documents record it, and re-rendering a stored snapshot must give the same text.
+LOAN_CONTRACT = DocumentTemplate("loan_contract.html", "loan-contract/1")
+GUARANTEE_CONTRACT = DocumentTemplate("guarantee_contract.html", "guarantee-contract/1")
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    pdf: bytes = field(repr=False)
+    sha256: str
+    template_version: str
+    page_count: int
+
+
+@cache
+def environment() -> Environment:
+    """One Environment per process, so parsed templates are compiled once and reused."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        rmb_capitals=rmb_capitals,
+        rmb_figures=rmb_figures,
+        percent=percent,
+        date_zh=date_zh,
+        chinese_count=chinese_count,
+        repayment_method_zh=repayment_method_zh,
+        account_groups=account_groups,
+        qr_data_uri=qr_data_uri,
+    )
+    env.globals.update(
+        rate_formula=rate_formula,
+        lpr_tenor_zh=LPR_TENOR_ZH,
+        repayment_explained=REPAYMENT_EXPLAINED,
+    )
+    return env
+
+
+def render_html(template: DocumentTemplate, data: BaseModel) -> str:
+    """The document as self-contained HTML (stylesheet inlined); any missing value raises."""
+    return environment().get_template(template.name).render(d=data)
+
+
+def render_pdf(template: DocumentTemplate, data: BaseModel) -> RenderedDocument:
+    html = render_html(template, data)
+    document = HTML(string=html, base_url=str(TEMPLATE_DIR)).render()
+    pdf = document.write_pdf()
+    # Pango silently falls back to whatever font is installed; a contract in the wrong font or
+    # with missing glyphs must not be issued. `fonts` is filled in by write_pdf.
+    families = {font.family for font in document.fonts.values()}
+    if not families & CJK_FAMILIES:
+        raise RuntimeError(f"no CJK font embedded (got {sorted(families)}): install fonts-noto-cjk")
+    return RenderedDocument(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
+                            template_version=template.version, page_count=len(document.pages))
+
+
+def render_loan_contract(data: LoanContractData) -> RenderedDocument:
+    # Re-validate: model_copy(update=...) and model_construct skip validation, and a contract
+    # must never be issued from terms that would not pass it.
+    return render_pdf(LOAN_CONTRACT, LoanContractData.model_validate(data.model_dump()))
+
+
+def render_guarantee_contract(data: GuaranteeContractData) -> RenderedDocument:
+    return render_pdf(GUARANTEE_CONTRACT, GuaranteeContractData.model_validate(data.model_dump()))
