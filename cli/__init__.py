@@ -1,0 +1,1 @@
+"""The `nongedai` command: run the whole platform locally, or one part of it."""

@@ -1,0 +1,93 @@
+"""Argument parsing and dispatch for `nongedai` (up, migrate, seed, worker, api, dev-server)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from cli.devserver import StartupError, dev_server_command
+from config.settings import Settings, get_settings
+
+
+def _up(settings: Settings, _args: argparse.Namespace) -> int:
+    from cli.up import run_up
+
+    return run_up(settings)
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.migrate import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    return 0
+
+
+def _seed(settings: Settings, _args: argparse.Namespace) -> int:
+    from db.engine import make_engine
+    from db.seed import seed_demo
+
+    if settings.env == "production":
+        raise StartupError("refusing to seed demo staff and customers with production settings")
+    engine = make_engine(settings.database_url)
+    try:
+        added = seed_demo(engine, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    print("added: " + (", ".join(f"{n} {k}" for k, n in added.items() if n) or "nothing, all there"))
+    return 0
+
+
+def _worker(_settings: Settings, _args: argparse.Namespace) -> int:
+    import worker
+
+    worker.main()
+    return 0
+
+
+def _api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("api.main:create_app", factory=True, host=args.host or settings.api_host,
+                port=args.port or settings.api_port)
+    return 0
+
+
+def _dev_server(settings: Settings, _args: argparse.Namespace) -> int:
+    argv = dev_server_command(settings)
+    (settings.var_dir / "temporal").mkdir(parents=True, exist_ok=True)
+    os.execv(argv[0], argv)  # noqa: S606 - replace ourselves so signals reach the server directly
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nongedai", description="农e贷 — run the loan platform or one part of it.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("up", help="dev server + migrations + demo data + worker + API, until Ctrl-C").set_defaults(run=_up)
+    migrate = sub.add_parser("migrate", help="upgrade the database (DATABASE_URL, else SQLite under var/)")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.set_defaults(run=_migrate)
+    sub.add_parser("seed", help="add the demo product, branches, staff and customers if missing").set_defaults(run=_seed)
+    sub.add_parser("worker", help="run the Temporal worker until SIGINT/SIGTERM").set_defaults(run=_worker)
+    api = sub.add_parser("api", help="serve the HTTP API with uvicorn")
+    api.add_argument("--host", help="bind address (default: NONGEDAI_API_HOST)")
+    api.add_argument("--port", type=int, help="port (default: NONGEDAI_API_PORT)")
+    api.set_defaults(run=_api)
+    sub.add_parser("dev-server", help="run only the Temporal dev server (persisted under var/temporal)").set_defaults(
+        run=_dev_server)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.run(get_settings(), args)
+    except StartupError as exc:
+        print(f"nongedai: {exc}", file=sys.stderr)
+        code = 1
+    except ValidationError as exc:
+        print(f"nongedai: the settings are not valid:\n{exc}", file=sys.stderr)
+        code = 2
+    sys.exit(code)

@@ -1,0 +1,105 @@
+"""The demo seed: valid identifiers, the intended credit outcomes, and safe to run on every `up`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func
+from sqlmodel import Session, select
+from stdnum.cn import ric
+
+from cli.migrate import upgrade
+from db.engine import make_engine
+from db.models import Branch, Customer, Product, StaffUser
+from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs, resident_id, seed_demo
+from domain.approval import decide
+from domain.identity import age_on, normalise_mobile, normalise_resident_id
+from domain.products import nongedai_default
+from domain.scorecard import RatingFacts, rate
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def test_resident_id_check_character_matches_gb11643() -> None:
+    # The worked example of GB 11643-1999.
+    assert resident_id("110105", date(1949, 12, 31), 2) == "11010519491231002X"
+
+
+def test_demo_identifiers_are_valid() -> None:
+    specs = demo_customer_specs()
+    for c in specs:
+        assert ric.is_valid(c.resident_id) and normalise_resident_id(c.resident_id) == c.resident_id
+        assert normalise_mobile(c.mobile) == c.mobile
+        assert len(c.customer_no) == 11 and c.customer_no[0] == "C" and c.customer_no[1:].isdigit()
+        assert 1970 <= c.birth_date.year <= 1995
+    assert [c.mobile for c in specs] == [f"1380000000{i}" for i in range(1, len(specs) + 1)]
+
+
+def _decision(c, amount: str) -> str:
+    product = nongedai_default()
+    facts = RatingFacts(age=age_on(c.birth_date, NOW.date()), customer_type="farmer", annual_income=c.annual_income,
+                        total_assets=c.total_assets, total_liabilities=c.total_liabilities,
+                        blacklisted=c.blacklisted)
+    rating = rate(facts, product.limit_coefficient, product.credit_cap)
+    return decide(product, Decimal(amount), "credit", rating).decision
+
+
+def test_demo_customers_cover_each_outcome_of_a_50000_credit_loan() -> None:
+    outcomes = {c.name: _decision(c, "50000") for c in demo_customer_specs()}
+    assert outcomes == {"陈建国": "approve", "林秀英": "approve", "黄志明": "approve",
+                        "郑小红": "manual_review", "吴大勇": "reject"}
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'seed.db'}"
+    upgrade(url, quiet=True)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _counts(engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return {m.__name__: s.exec(select(func.count()).select_from(m)).one() for m in (Product, Branch, StaffUser, Customer)}
+
+
+def test_seed_is_idempotent(sqlite_engine) -> None:
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "branch": 2, "staff": 5, "customer": 5}
+    first = _counts(sqlite_engine)
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "branch": 0, "staff": 0, "customer": 0}
+    assert _counts(sqlite_engine) == first == {"Product": 1, "Branch": 2, "StaffUser": 5, "Customer": 5}
+
+
+def test_seeded_rows(sqlite_engine) -> None:
+    seed_demo(sqlite_engine, now=NOW)
+    with Session(sqlite_engine) as s:
+        product = s.get(Product, "NONG_E_DAI")
+        assert product.terms == nongedai_default().model_dump(mode="json")
+        assert s.get(Branch, "350322101").parent_code == "350322000"
+        assert s.get(Branch, "350322000").name == "仙游县农村信用合作联社"
+        staff = {u.username: u for u in s.exec(select(StaffUser))}
+        assert {u: (staff[u].role, staff[u].branch_code, staff[u].authority_limit) for u in staff} == {
+            s_.username: (s_.role, s_.branch_code, s_.authority_limit) for s_ in demo_staff_specs()}
+        assert staff["approver01"].authority_limit == Decimal("100000")
+        assert staff["approver02"].authority_limit == Decimal("300000")
+        assert PasswordHasher().verify(staff["manager01"].password_hash, DEMO_PASSWORD)
+        blacklisted = s.exec(select(Customer).where(Customer.blacklisted)).all()
+        assert [c.name for c in blacklisted] == ["吴大勇"]
+        assert {c.branch_code for c in s.exec(select(Customer))} == {"350322101"}
+
+
+def test_seed_on_postgresql(fresh_pg_url: str) -> None:
+    upgrade(fresh_pg_url, quiet=True)
+    engine = make_engine(fresh_pg_url)
+    try:
+        seed_demo(engine, now=NOW)
+        assert seed_demo(engine, now=NOW)["customer"] == 0
+        with Session(engine) as s:
+            assert s.exec(select(Customer).where(Customer.mobile == "13800000004")).one().name == "郑小红"
+    finally:
+        engine.dispose()
