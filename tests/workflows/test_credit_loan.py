@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from adapters.core_banking.simulator import CoreBankingSimulator
 from db.models import ApplicationEvent, CreditLine, Document, LoanApplication, LoanNote, ScheduleInstallment
 from tests import factories
+from tests.workflows import histories
 from tests.workflows.support import running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
@@ -42,6 +43,10 @@ async def test_credit_loan_from_application_to_money(dev_env, engine, settings):
         drawdown = client.get_workflow_handle(accepted.workflow_id)
         outcome = await drawdown.result()
         assert outcome["status"] == "disbursed" and outcome["posting_ref"]
+        await histories.record(client, "credit_loan_application", row.workflow_id)
+        await histories.record(client, "drawdown", accepted.workflow_id)
+        await until(lambda: _line_saved(engine, result.line_no))
+        await histories.record(client, "credit_line", line_handle.id)
 
     with Session(engine) as s:
         app = s.get(LoanApplication, row.id)
@@ -56,8 +61,12 @@ async def test_credit_loan_from_application_to_money(dev_env, engine, settings):
         assert note.status == "disbursed" and note.amount == Decimal("20000.00")
         installments = s.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note.id)).all()
         assert sum(i.principal for i in installments) == Decimal("20000.00")
-        line = s.exec(select(CreditLine).where(CreditLine.line_no == result.line_no)).one()
-        await until(lambda: s.refresh(line) or line.outstanding_principal == Decimal("20000.00"))
     bank = CoreBankingSimulator(engine)
     assert bank.count_postings(kind="disbursement", reference=accepted.note_no) == 1
     assert bank.trial_balance() == Decimal("0")
+
+
+def _line_saved(engine, line_no: str) -> bool:
+    with Session(engine) as s:
+        line = s.exec(select(CreditLine).where(CreditLine.line_no == line_no)).one()
+        return line.outstanding_principal == Decimal("20000.00")

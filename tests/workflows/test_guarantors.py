@@ -8,6 +8,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from db.models import Document, Guarantee
 from tests import factories
+from tests.workflows import histories
 from tests.workflows.support import running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
@@ -61,6 +62,8 @@ async def test_declined_guarantor_is_replaced_and_everyone_signs(dev_env, engine
         await g2b.execute_update(names.UPDATE_GUARANTOR_SIGN, SignInput(
             document_id=docs[("guarantee_contract", 2)], signer_customer_id=third.id, otp_ref="o3"))
         result = await handle.result()
+        await histories.record(client, "guaranteed_loan_application", row.workflow_id)
+        await histories.record(client, "guarantor_consent", g2b.id)
     assert result.status == "active"
     with Session(engine) as s:
         rows = {(g.slot, g.attempt): g.status for g in s.exec(select(Guarantee).where(Guarantee.application_id == row.id))}
