@@ -57,7 +57,8 @@ class Adapters:
 
 def simulators(engine: Engine, settings: Settings) -> Adapters:
     return Adapters(sms=SmsSimulator(engine), imaging=ImagingSimulator(engine), ca=CaSimulator(engine),
-                    core_banking=CoreBankingSimulator(engine, latency_s=settings.core_banking_latency_s),
+                    core_banking=CoreBankingSimulator(engine, latency_s=settings.core_banking_latency_s,
+                                                      answer_delay_s=settings.core_banking_answer_delay_s),
                     rating=RatingSimulator())
 
 

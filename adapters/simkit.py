@@ -59,15 +59,18 @@ class SimulatedLink:
 
     def __init__(
         self, engine: Engine, *, system: str, fault_table: type[FaultRow], operations: frozenset[str],
-        latency_s: float = 0.0,
+        latency_s: float = 0.0, answer_delay_s: float = 0.0, delayed_answers: frozenset[str] | None = None,
     ) -> None:
-        if latency_s < 0:
-            raise ValueError("latency_s must be >= 0")
+        if latency_s < 0 or answer_delay_s < 0:
+            raise ValueError("latency_s and answer_delay_s must be >= 0")
         self._engine = engine
         self._system = system
         self._faults = fault_table
         self.operations = operations
         self.latency_s = latency_s
+        # A slow answer after the work is committed: the window in which a caller may die or time out.
+        self.answer_delay_s = answer_delay_s
+        self.delayed_answers = operations if delayed_answers is None else delayed_answers
 
     def inject_fault(self, *, operation: str, kind: str, times: int = 1) -> None:
         if operation not in self.operations:
@@ -126,5 +129,7 @@ class SimulatedLink:
             if lose_answer:
                 raise OutcomeUnknown(f"{self._system} timed out on {operation} (injected fault)") from refusal
             raise
+        if self.answer_delay_s and operation in self.delayed_answers:
+            time.sleep(self.answer_delay_s)
         if lose_answer:
             raise OutcomeUnknown(f"{self._system} timed out on {operation} after committing (injected fault)")

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     adapters: Literal["simulator"] = "simulator"
     # Fault injection for the core-banking simulator: seconds of latency added to each posting.
     core_banking_latency_s: float = 0.0
+    # ... and seconds before it answers a posting it has already committed (a slow or lost answer).
+    core_banking_answer_delay_s: float = 0.0
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

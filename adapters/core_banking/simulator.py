@@ -41,10 +41,11 @@ def deposit_account_no(customer_no: str) -> str:
 
 
 class CoreBankingSimulator:
-    def __init__(self, engine: Engine, latency_s: float = 0.0) -> None:
+    def __init__(self, engine: Engine, latency_s: float = 0.0, answer_delay_s: float = 0.0) -> None:
         self._engine = engine
         self.link = SimulatedLink(
-            engine, system="core banking", fault_table=CbsFault, operations=OPERATIONS, latency_s=latency_s
+            engine, system="core banking", fault_table=CbsFault, operations=OPERATIONS, latency_s=latency_s,
+            answer_delay_s=answer_delay_s, delayed_answers=frozenset({"disburse", "reverse"}),
         )
 
     # ---- the port ----
