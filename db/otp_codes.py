@@ -1,0 +1,94 @@
+"""SMS one-time codes (login, proxy confirmation, signing): only an HMAC of each code is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from db.models import OneTimeCode
+
+
+class OtpRejected(Exception):
+    """A code was not accepted; `code` is stable for the API, the subclasses name the reason."""
+
+    code = "OTP_REJECTED"
+
+
+class OtpWrong(OtpRejected):
+    code = "OTP_WRONG"
+
+
+class OtpMissing(OtpRejected):
+    code = "OTP_NOT_ISSUED"
+
+
+class OtpExpired(OtpRejected):
+    code = "OTP_EXPIRED"
+
+
+class OtpUsed(OtpRejected):
+    code = "OTP_USED"
+
+
+class OtpTooManyAttempts(OtpRejected):
+    code = "OTP_TOO_MANY_ATTEMPTS"
+
+
+def _digest(secret: str, ref: str, code: str) -> str:
+    return hmac.new(secret.encode(), f"{ref}{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue(session: Session, *, customer_id: int, purpose: str, ttl_minutes: int, now: datetime,
+          secret: str) -> tuple[str, str]:
+    """Add a new code (superseding earlier ones for the same purpose) and return (ref, code).
+
+    Flushes but does not commit: the caller's transaction decides.
+    """
+    ref = f"otp_{secrets.token_urlsafe(24)}"
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    session.add(OneTimeCode(ref=ref, customer_id=customer_id, purpose=purpose, code_hash=_digest(secret, ref, code),
+                            expires_at=now + timedelta(minutes=ttl_minutes), created_at=now))
+    session.flush()
+    return ref, code
+
+
+def latest(session: Session, *, customer_id: int, purpose: str, lock: bool = False) -> OneTimeCode | None:
+    stmt = (select(OneTimeCode)
+            .where(OneTimeCode.customer_id == customer_id, OneTimeCode.purpose == purpose)
+            .order_by(col(OneTimeCode.created_at).desc(), col(OneTimeCode.id).desc())
+            .limit(1))
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def verify(session: Session, *, customer_id: int, purpose: str, code: str, now: datetime, secret: str,
+           max_attempts: int) -> str:
+    """Accept the newest code for (customer, purpose) and return its ref, or raise an OtpRejected.
+
+    A wrong guess is committed at once, so the caller's rollback cannot erase it. A right one is only
+    marked consumed (flushed, row locked): the caller commits once the action it authorises succeeded,
+    so a refused or unreachable workflow leaves the code usable for the retry.
+    """
+    row = latest(session, customer_id=customer_id, purpose=purpose, lock=True)
+    if row is None:
+        raise OtpMissing()
+    if row.consumed_at is not None:
+        raise OtpUsed()
+    if row.attempts >= max_attempts:
+        raise OtpTooManyAttempts()
+    if row.expires_at <= now:
+        raise OtpExpired()
+    if not hmac.compare_digest(row.code_hash, _digest(secret, row.ref, code.strip())):
+        row.attempts += 1
+        session.add(row)
+        session.commit()
+        raise OtpTooManyAttempts() if row.attempts >= max_attempts else OtpWrong()
+    row.consumed_at = now
+    session.add(row)
+    session.flush()
+    return row.ref

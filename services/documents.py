@@ -1,0 +1,122 @@
+"""Contracts: metadata, the PDF from the imaging store, and e-signing with an SMS code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from adapters.errors import AdapterUnavailable
+from adapters.imaging.port import ImageStore
+from adapters.sms.port import SmsGateway
+from config.settings import Settings
+from db.models import Document
+from db.repositories import applications, customers, documents, guarantees
+from services import otp
+from services.blocking import in_thread
+from services.errors import ProblemError, forbidden, not_found
+from services.gateway import WorkflowGateway
+from services.principal import CUSTOMER_MANAGER, Principal
+from services.schemas.applications import DocumentView
+from services.schemas.common import CodeIn, CodeSent
+from workflows import names
+from workflows.messages import ApplicationState, GuarantorState, SignInput
+
+
+class SignResult(BaseModel):
+    doc_no: str
+    kind: str
+    application: ApplicationState | None = None
+    guarantee: GuarantorState | None = None
+
+
+def sign_purpose(doc_no: str) -> str:
+    return f"sign:{doc_no}"
+
+
+def visible(session: Session, principal: Principal, doc_no: str) -> Document:
+    """Customers see the contracts of their applications and those they sign; staff those of their branch."""
+    doc = documents.by_no(session, doc_no)
+    app = applications.by_id(session, doc.application_id) if doc else None
+    if doc is None or app is None:
+        raise not_found("DOCUMENT", "未找到该文件", "document not found", "doc_no")
+    if principal.is_customer:
+        allowed = principal.id in (doc.signer_customer_id, app.customer_id)
+    else:
+        allowed = applications.visible(session, principal.scope(), app.app_no) is not None
+    if not allowed:
+        raise not_found("DOCUMENT", "未找到该文件", "document not found", "doc_no")
+    return doc
+
+
+def _signable(session: Session, principal: Principal, doc_no: str) -> Document:
+    doc = visible(session, principal, doc_no)
+    if principal.is_customer and doc.signer_customer_id != principal.id:
+        raise forbidden("只能签署本人的合同", "only the named signer can sign this document", "NOT_SIGNER")
+    if not principal.is_customer and principal.role != CUSTOMER_MANAGER:
+        raise forbidden("只有签署人本人或客户经理(代为操作)可以签署", "only the signer or a customer manager can sign",
+                        "ROLE_FORBIDDEN")
+    if doc.status != "issued":
+        raise ProblemError(409, "DOCUMENT_NOT_SIGNABLE", "该文件已签署或已作废", f"the document is {doc.status}", "doc_no")
+    return doc
+
+
+def meta(session: Session, principal: Principal, doc_no: str) -> DocumentView:
+    return DocumentView.of(visible(session, principal, doc_no))
+
+
+def pdf(session: Session, imaging: ImageStore, principal: Principal, doc_no: str) -> bytes:
+    """The signed PDF once there is one, else the issued original."""
+    doc = visible(session, principal, doc_no)
+    try:
+        return imaging.get(doc.signed_sha256 or doc.sha256)
+    except KeyError as exc:
+        raise ProblemError(404, "DOCUMENT_FILE_MISSING", "影像平台中找不到该文件", "the PDF is missing from the imaging store",
+                           "doc_no") from exc
+    except AdapterUnavailable as exc:
+        raise ProblemError(503, "IMAGING_UNAVAILABLE", "影像平台暂时不可用,请稍后重试", "the imaging platform is unavailable",
+                           headers={"Retry-After": "5"}) from exc
+
+
+def issue_signing_code(session: Session, settings: Settings, sms: SmsGateway, principal: Principal, doc_no: str,
+                       now: datetime) -> CodeSent:
+    doc = _signable(session, principal, doc_no)
+    signer = customers.get(session, doc.signer_customer_id)
+    assert signer is not None
+    return otp.send_code(session, settings, sms, customer=signer, purpose=sign_purpose(doc.doc_no), template="otp_sign",
+                         params={"doc_no": doc.doc_no}, now=now)
+
+
+def _target(session: Session, doc: Document) -> str:
+    """The workflow that takes this signature."""
+    app = applications.by_id(session, doc.application_id)
+    assert app is not None and app.id is not None
+    if doc.kind == "loan_contract":
+        return app.workflow_id
+    guarantee = guarantees.current_for_signer(session, app.id, doc.signer_customer_id)
+    if guarantee is None:
+        raise ProblemError(409, "GUARANTEE_NOT_ACTIVE", "该保证人的担保已失效", "this guarantor's guarantee is no longer active",
+                           "doc_no")
+    return guarantee.workflow_id
+
+
+async def sign(session: Session, workflows: WorkflowGateway, settings: Settings, principal: Principal, doc_no: str,
+               body: CodeIn, *, now: datetime, update_id: str | None = None) -> SignResult:
+    doc = await in_thread(_signable, session, principal, doc_no)
+    workflow_id = await in_thread(_target, session, doc)
+    ref = await in_thread(otp.check_code, session, settings, customer_id=doc.signer_customer_id,
+                          purpose=sign_purpose(doc.doc_no), code=body.code, now=now)
+    assert doc.id is not None
+    request = SignInput(document_id=doc.id, signer_customer_id=doc.signer_customer_id, otp_ref=ref)
+    if doc.kind == "loan_contract":
+        state = await workflows.update(workflow_id, names.UPDATE_SIGN, request, result_type=ApplicationState,
+                                       update_id=update_id)
+        result = SignResult(doc_no=doc.doc_no, kind=doc.kind, application=state)
+    else:
+        g_state = await workflows.update(workflow_id, names.UPDATE_GUARANTOR_SIGN, request, result_type=GuarantorState,
+                                         update_id=update_id)
+        result = SignResult(doc_no=doc.doc_no, kind=doc.kind, guarantee=g_state)
+    # The code is spent only once the signature was taken.
+    await in_thread(session.commit)
+    return result

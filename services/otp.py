@@ -1,0 +1,75 @@
+"""Sending and checking SMS one-time codes for the API: db.otp_codes plus the SMS gateway and problems."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from adapters.errors import AdapterUnavailable, Refused
+from adapters.sms.port import SmsGateway
+from adapters.sms.texts import render_sms
+from config.settings import Settings
+from db import otp_codes
+from db.models import Customer
+from services.errors import ProblemError
+from services.schemas.common import CodeSent
+
+RESEND_AFTER = timedelta(seconds=60)
+
+_REJECTIONS: dict[type[otp_codes.OtpRejected], tuple[int, str, str]] = {
+    otp_codes.OtpWrong: (422, "验证码错误", "the code is wrong"),
+    otp_codes.OtpMissing: (422, "请先获取验证码", "no code was sent for this action; request one first"),
+    otp_codes.OtpExpired: (422, "验证码已过期,请重新获取", "the code has expired; request a new one"),
+    otp_codes.OtpUsed: (422, "验证码已使用,请重新获取", "the code was already used; request a new one"),
+    otp_codes.OtpTooManyAttempts: (429, "验证码错误次数过多,请重新获取", "too many wrong attempts; request a new code"),
+}
+
+
+def too_soon(wait: timedelta) -> ProblemError:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    return ProblemError(429, "OTP_TOO_FREQUENT", f"验证码发送过于频繁,请{seconds}秒后再试",
+                        f"a code was sent less than a minute ago; retry in {seconds} s", "mobile",
+                        headers={"Retry-After": str(seconds)})
+
+
+def wait_before_resend(session: Session, *, customer_id: int, purpose: str, now: datetime) -> timedelta | None:
+    last = otp_codes.latest(session, customer_id=customer_id, purpose=purpose)
+    if last is not None and now - last.created_at < RESEND_AFTER:
+        return RESEND_AFTER - (now - last.created_at)
+    return None
+
+
+def send_code(session: Session, settings: Settings, sms: SmsGateway, *, customer: Customer, purpose: str,
+              template: str, params: dict[str, str], now: datetime) -> CodeSent:
+    """Issue a code, text it to the customer, then commit: a code the customer never got is not kept."""
+    assert customer.id is not None
+    wait = wait_before_resend(session, customer_id=customer.id, purpose=purpose, now=now)
+    if wait is not None:
+        raise too_soon(wait)
+    ttl = settings.otp_ttl_minutes
+    ref, code = otp_codes.issue(session, customer_id=customer.id, purpose=purpose, ttl_minutes=ttl, now=now,
+                                secret=settings.jwt_secret)
+    body = render_sms(template, {**params, "code": code, "ttl_minutes": str(ttl)})
+    try:
+        sms.send(idempotency_key=f"otp:{ref}", mobile=customer.mobile, template=template, body=body)
+    except AdapterUnavailable as exc:
+        raise ProblemError(503, "SMS_UNAVAILABLE", "短信服务暂时不可用,请稍后重试", "the SMS gateway is unavailable",
+                           headers={"Retry-After": "30"}) from exc
+    except Refused as exc:
+        raise ProblemError(422, "SMS_REFUSED", f"短信发送被拒绝({exc.code})", f"the SMS gateway refused the message ({exc.code})",
+                           "mobile") from exc
+    session.commit()
+    return CodeSent(ttl_minutes=ttl, dev_code=code if settings.otp_echo else None)
+
+
+def check_code(session: Session, settings: Settings, *, customer_id: int, purpose: str, code: str,
+               now: datetime) -> str:
+    """The code's ref, or a problem naming the `code` field. The caller commits once its action succeeded."""
+    try:
+        return otp_codes.verify(session, customer_id=customer_id, purpose=purpose, code=code, now=now,
+                                secret=settings.jwt_secret, max_attempts=settings.otp_max_attempts)
+    except otp_codes.OtpRejected as exc:
+        status, zh, en = _REJECTIONS.get(type(exc), (422, "验证码无效", "the code is not valid"))
+        raise ProblemError(status, exc.code, zh, en, "code") from exc

@@ -1,0 +1,1 @@
+"""Inputs and views of the services (the API's request and response bodies); no personal data unmasked in lists."""

@@ -1,0 +1,79 @@
+"""Customer bodies and views: full details for a single record in scope, masked in lists."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from db.models import Customer
+from domain.identity import mask_mobile, mask_name, mask_resident_id
+from services.fields import Mobile, MoneyValue, PersonName, ResidentId
+from services.schemas.common import RequestModel
+
+CustomerType = Literal["farmer", "individual_business", "salaried"]
+
+
+class PersonIn(RequestModel):
+    """A person named inline (borrower by proxy, or guarantor): found by resident ID or created."""
+
+    name: PersonName
+    resident_id: ResidentId
+    mobile: Mobile
+    address: str = Field(default="", max_length=200, description="residence and service address (送达地址)")
+
+
+class CustomerIn(PersonIn):
+    customer_type: CustomerType = "farmer"
+    region_code: str | None = Field(default=None, pattern=r"^\d{6}$", description="residence; defaults to the ID's region")
+    annual_income: MoneyValue = Decimal("0")
+    total_assets: MoneyValue = Decimal("0")
+    total_liabilities: MoneyValue = Decimal("0")
+
+
+class CustomerSearchIn(RequestModel):
+    q: str = Field(min_length=1, max_length=64, description="resident ID, mobile, CIF number or the start of a name")
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+class CustomerView(BaseModel):
+    id: int
+    customer_no: str
+    name: str
+    resident_id: str
+    mobile: str
+    address: str
+    birth_date: date
+    region_code: str
+    branch_code: str
+    customer_type: str
+    annual_income: Decimal
+    total_assets: Decimal
+    total_liabilities: Decimal
+    blacklisted: bool
+    currently_overdue: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Customer) -> CustomerView:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class CustomerSummary(BaseModel):
+    id: int
+    customer_no: str
+    name: str = Field(description="masked")
+    resident_id: str = Field(description="masked")
+    mobile: str = Field(description="masked")
+    branch_code: str
+    customer_type: str
+
+    @classmethod
+    def of(cls, row: Customer) -> CustomerSummary:
+        assert row.id is not None
+        return cls(id=row.id, customer_no=row.customer_no, name=mask_name(row.name),
+                   resident_id=mask_resident_id(row.resident_id), mobile=mask_mobile(row.mobile),
+                   branch_code=row.branch_code, customer_type=row.customer_type)
