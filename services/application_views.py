@@ -40,19 +40,20 @@ def visible(session: Session, principal: Principal, app_no: str) -> LoanApplicat
 
 
 async def get(session: Session, workflows: WorkflowGateway, principal: Principal, app_no: str) -> ApplicationDetail:
-    app, name, guarantees = await in_thread(_read, session, principal, app_no)
+    app, name, guarantees, line_no = await in_thread(_read, session, principal, app_no)
     live = None
     if app.status in RUNNING_STATUSES and app.start_error is None:
         live = await live_state(workflows, app.workflow_id)
-    return ApplicationDetail.of_row(app, name, guarantees, live)
+    return ApplicationDetail.of_row(app, name, guarantees, live, line_no)
 
 
-def _read(session: Session, principal: Principal, app_no: str) -> tuple[LoanApplication, str, list[GuaranteeView]]:
+def _read(session: Session, principal: Principal,
+          app_no: str) -> tuple[LoanApplication, str, list[GuaranteeView], str | None]:
     app = visible(session, principal, app_no)
     borrower = customers.get(session, app.customer_id)
     assert app.id is not None and borrower is not None
     guarantees = [GuaranteeView.of(g, name) for g, name in applications.guarantees(session, app.id)]
-    return app, borrower.name, guarantees
+    return app, borrower.name, guarantees, applications.line_no_of(session, app.id)
 
 
 async def live_state(workflows: WorkflowGateway, workflow_id: str) -> ApplicationState | None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, func, select
 
-from db.models import ApplicationEvent, Customer, Document, Guarantee, LoanApplication
+from db.models import ApplicationEvent, CreditLine, Customer, Document, Guarantee, LoanApplication
 from db.repositories.scope import Scope
 
 
@@ -106,3 +106,8 @@ def guarantees(session: Session, application_id: int) -> Sequence[tuple[Guarante
             .where(Guarantee.application_id == application_id)
             .order_by(col(Guarantee.slot), col(Guarantee.attempt)))
     return session.exec(stmt).all()
+
+
+def line_no_of(session: Session, application_id: int) -> str | None:
+    """The credit line an application opened, once it has."""
+    return session.exec(select(CreditLine.line_no).where(CreditLine.application_id == application_id)).first()

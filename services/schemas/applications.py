@@ -144,13 +144,14 @@ class ApplicationDetail(ApplicationSummary):
     start_error: str | None
     updated_at: datetime
     guarantees: list[GuaranteeView]
+    line_no: str | None = Field(description="the credit line this application opened, once active")
     live: ApplicationState | None = Field(description="the running workflow's state; null once it has ended")
 
     @classmethod
     def of_row(cls, row: LoanApplication, customer_name: str, guarantees: list[GuaranteeView],
-               live: ApplicationState | None) -> ApplicationDetail:
+               live: ApplicationState | None, line_no: str | None) -> ApplicationDetail:
         return cls.model_validate({**row.model_dump(), "customer_name": mask_name(customer_name),
-                                   "guarantees": guarantees, "live": live})
+                                   "guarantees": guarantees, "live": live, "line_no": line_no})
 
 
 class EventView(BaseModel):
