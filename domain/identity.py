@@ -49,7 +49,7 @@ def normalise_resident_id(raw: str) -> str:
         raise IdProblem("ID_BIRTH_DATE", "身份证号中的出生日期无效", "the birth date inside the ID is invalid") from exc
     # Only "is this a region code at all": stdnum also demands that the county existed in the birth
     # year, but IDs are first issued years after birth, so that check refuses real people.
-    if not any(props for _, props in numdb.get("cn/loc").info(value[:6])):
+    if not any("county" in props for _, props in numdb.get("cn/loc").info(value[:6])):
         raise IdProblem("ID_REGION", "身份证号中的地区码不存在", "the region code inside the ID does not exist")
     return value
 
