@@ -14,7 +14,7 @@ from adapters.imaging.port import ImageStore
 from adapters.sms.port import SmsGateway
 from api.runtime import Runtime
 from config.settings import Settings
-from services import tokens
+from services import auth, tokens
 from services.errors import ProblemError
 from services.gateway import WorkflowGateway
 from services.ops import Ledger, Outbox
@@ -82,12 +82,18 @@ ThrottleDep = Annotated[Throttle, Depends(get_otp_throttle)]
 _bearer = HTTPBearer(auto_error=False, description="access_token from /v1/auth/staff/login or /v1/auth/otp/verify")
 
 
-def get_current_user(settings: SettingsDep,
+def get_current_user(settings: SettingsDep, engine: Annotated[Engine, Depends(get_engine)],
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None:
         raise ProblemError(401, "NOT_AUTHENTICATED", "请先登录", "a bearer token is required", "Authorization",
                            headers={"WWW-Authenticate": "Bearer"})
-    return tokens.read(settings, credentials.credentials)
+    principal = tokens.read(settings, credentials.credentials)
+    if not principal.is_customer:
+        # A token outlives a deactivation by hours: staff accounts are checked on every request.
+        if not auth.staff_is_active(engine, principal.id):
+            raise ProblemError(401, "STAFF_INACTIVE", "账号已停用,请联系管理员", "this staff account is not active",
+                               "Authorization", headers={"WWW-Authenticate": "Bearer"})
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

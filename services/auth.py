@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from adapters.sms.port import SmsGateway
@@ -72,3 +73,9 @@ def verify_login_code(session: Session, settings: Settings, body: OtpVerifyIn, n
         raise
     session.commit()
     return _token(settings, Principal(kind="customer", id=customer.id, role=CUSTOMER), now)
+
+
+def staff_is_active(engine: Engine, staff_id: int) -> bool:
+    with Session(engine) as session:
+        user = staff.get(session, staff_id)
+    return user is not None and user.active

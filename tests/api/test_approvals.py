@@ -103,7 +103,7 @@ def test_decisions_need_an_active_approver(client, engine, api_settings, workflo
                    403, "ROLE_FORBIDDEN")
     gone = data.staff_headers(api_settings, data.add_staff(engine, "approver", active=False))
     assert_problem(client.post(f"/v1/approvals/{app.app_no}/decision", json=APPROVE, headers=gone),
-                   403, "STAFF_INACTIVE")
+                   401, "STAFF_INACTIVE")  # refused at the door, before any decision
     assert workflows.updates == []
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jwt
+from sqlmodel import Session
+
+from db.models import StaffUser
 
 from services import tokens
 from services.principal import Principal
@@ -40,6 +43,18 @@ def test_missing_forged_and_expired_tokens_are_401(client, engine, api_settings)
     r = client.get("/v1/applications", headers={"Authorization": f"Bearer {old}"})
     assert_problem(r, 401, "TOKEN_EXPIRED")
     assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_deactivated_staff_token_stops_working_at_once(client, engine, api_settings):
+    user = data.add_staff(engine, "customer_manager")
+    headers = data.staff_headers(api_settings, user)
+    assert client.get("/v1/applications", headers=headers).status_code == 200
+    with Session(engine) as s:
+        row = s.get(StaffUser, user.id)
+        row.active = False
+        s.add(row)
+        s.commit()
+    assert_problem(client.get("/v1/applications", headers=headers), 401, "STAFF_INACTIVE")
 
 
 def test_roles_are_checked_per_endpoint(client, engine, api_settings):
