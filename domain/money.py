@@ -14,7 +14,13 @@ def to_fen(value: Decimal | int | str) -> Decimal:
 
 
 def is_whole_fen(value: Decimal) -> bool:
-    return value == value.quantize(FEN, rounding=ROUND_DOWN)
+    """True for a finite amount with nothing below the fen. Read from the digits, not by quantize():
+    quantize raises InvalidOperation once the result needs more than the context's 28 digits (1e26+)."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN or infinity
+        return False
+    below_fen = -exponent - 2
+    return below_fen <= 0 or not any(digits[-below_fen:])
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:

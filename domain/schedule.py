@@ -57,6 +57,9 @@ def build_schedule(principal: Decimal, annual_rate: Decimal, term_months: int, m
             part = balance if last else ZERO
         else:
             raise ValueError(f"unknown repayment method {method!r}")
+        # Rounded parts can add up to more than the loan (0.02 over 4 months: 0.01 x 3); never repay more
+        # principal than is outstanding, so no balance or last installment goes negative.
+        part = min(part, balance)
         out.append(Installment(period=k, due_date=due, principal=part, interest=interest))
         balance -= part
     return out

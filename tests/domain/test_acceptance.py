@@ -1,0 +1,192 @@
+"""Acceptance (受理): each refusal on its own, a clean application, and all problems reported at once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from domain.acceptance import ApplicationFacts, check_acceptance
+from domain.products import ProductTerms, nongedai_default
+
+AS_OF = date(2025, 6, 1)
+PRODUCT = nongedai_default()
+
+
+def facts(**overrides) -> ApplicationFacts:
+    base = dict(amount=Decimal("50000"), term_months=12, repayment_method="equal_installment",
+                guarantee_type="credit", borrower_id=1, guarantor_ids=[], birth_date=date(1985, 3, 15),
+                residence_region="350582", other_open_applications=0)
+    return ApplicationFacts(**{**base, **overrides})
+
+
+def codes(f: ApplicationFacts, product: ProductTerms = PRODUCT) -> list[str]:
+    return [r.code for r in check_acceptance(f, product, AS_OF)]
+
+
+def test_clean_application_has_no_refusals():
+    assert check_acceptance(facts(), PRODUCT, AS_OF) == []
+
+
+def test_clean_guaranteed_application_with_two_guarantors():
+    assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[2, 3], amount=Decimal("300000"))) == []
+
+
+# --- age window, on the birthday -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("birth", "refused"), [
+    (date(2007, 6, 1), False),   # 18th birthday today
+    (date(2007, 6, 2), True),    # 18 tomorrow
+    (date(1960, 6, 1), False),   # 65th birthday today
+    (date(1959, 6, 2), False),   # 66 tomorrow: still 65
+    (date(1959, 6, 1), True),    # 66th birthday today
+])
+def test_age_window_edges(birth, refused):
+    assert codes(facts(birth_date=birth)) == (["AGE_OUT_OF_RANGE"] if refused else [])
+
+
+def test_age_refusal_names_the_window():
+    (refusal,) = check_acceptance(facts(birth_date=date(2010, 1, 1)), PRODUCT, AS_OF)
+    assert refusal.code == "AGE_OUT_OF_RANGE"
+    assert "18" in refusal.zh and "65" in refusal.zh
+
+
+def test_future_birth_date_is_its_own_refusal():
+    assert codes(facts(birth_date=date(2025, 6, 2))) == ["BIRTH_DATE_FUTURE"]
+
+
+# --- region --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("region", "refused"), [("350582", False), ("350102", False), ("440106", True),
+                                                 ("530582", True), ("", True)])
+def test_region_prefix(region, refused):
+    assert codes(facts(residence_region=region)) == (["OUTSIDE_REGION"] if refused else [])
+
+
+def test_region_accepts_any_configured_prefix():
+    product = ProductTerms(code="P", name="p", region_prefixes=["3505", "3501"])
+    assert codes(facts(residence_region="350102"), product) == []
+    assert codes(facts(residence_region="350203"), product) == ["OUTSIDE_REGION"]
+
+
+# --- amount --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("amount", "guarantee", "guarantors", "expected"), [
+    ("1000", "credit", [], []),
+    ("999.99", "credit", [], ["AMOUNT_OUT_OF_RANGE"]),
+    ("200000", "credit", [], []),
+    ("200000.01", "credit", [], ["AMOUNT_OUT_OF_RANGE"]),       # credit cap
+    ("300000", "guaranteed", [2], []),
+    ("300000.01", "guaranteed", [2], ["AMOUNT_OUT_OF_RANGE"]),  # guaranteed cap
+    ("1E+30", "credit", [], ["AMOUNT_OUT_OF_RANGE"]),
+    ("50000.001", "credit", [], ["AMOUNT_INVALID"]),            # sub-fen
+    ("0", "credit", [], ["AMOUNT_INVALID"]),
+    ("-5000", "credit", [], ["AMOUNT_INVALID"]),
+])
+def test_amount_bounds(amount, guarantee, guarantors, expected):
+    assert codes(facts(amount=Decimal(amount), guarantee_type=guarantee, guarantor_ids=guarantors)) == expected
+
+
+def test_amount_refusals_point_at_the_field():
+    (refusal,) = check_acceptance(facts(amount=Decimal("999.99")), PRODUCT, AS_OF)
+    assert refusal.field == "amount"
+    (refusal,) = check_acceptance(facts(amount=Decimal("1.001")), PRODUCT, AS_OF)
+    assert refusal.field == "amount"
+
+
+def test_product_max_amount_is_honoured():
+    """A cooperative that configures max_amount below the guarantee caps expects it to bound applications."""
+    product = ProductTerms(code="SMALL", name="small", max_amount=Decimal("50000"))
+    assert codes(facts(amount=Decimal("50000")), product) == []
+    assert codes(facts(amount=Decimal("60000")), product) == ["AMOUNT_OUT_OF_RANGE"]
+
+
+# --- term and repayment method -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("term", "refused"), [(0, True), (1, False), (36, False), (37, True), (-1, True)])
+def test_term_bounds(term, refused):
+    assert codes(facts(term_months=term)) == (["TERM_OUT_OF_RANGE"] if refused else [])
+
+
+@pytest.mark.parametrize("method", ["equal_installment", "equal_principal", "interest_monthly", "bullet"])
+def test_every_offered_method_is_accepted(method):
+    assert codes(facts(repayment_method=method)) == []
+
+
+def test_unknown_repayment_method():
+    assert codes(facts(repayment_method="balloon")) == ["REPAYMENT_METHOD"]
+
+
+def test_method_not_offered_by_this_product():
+    product = ProductTerms(code="P", name="p", repayment_methods=["equal_installment"])
+    assert codes(facts(repayment_method="bullet"), product) == ["REPAYMENT_METHOD"]
+
+
+@pytest.mark.parametrize(("term", "refused"), [(12, False), (13, True), (36, True)])
+def test_bullet_at_most_twelve_months(term, refused):
+    assert codes(facts(repayment_method="bullet", term_months=term)) == (["BULLET_TOO_LONG"] if refused else [])
+
+
+def test_thirteen_months_is_fine_for_other_methods():
+    assert codes(facts(repayment_method="interest_monthly", term_months=13)) == []
+
+
+# --- guarantee -----------------------------------------------------------------------------------------
+
+def test_unknown_guarantee_type():
+    assert codes(facts(guarantee_type="mortgage")) == ["GUARANTEE_TYPE"]
+
+
+def test_guarantee_type_not_offered_by_this_product():
+    product = ProductTerms(code="P", name="p", guarantee_types=["credit"])
+    assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[2]), product) == ["GUARANTEE_TYPE"]
+
+
+def test_credit_loan_takes_no_guarantors():
+    assert codes(facts(guarantor_ids=[2])) == ["GUARANTORS_ON_CREDIT"]
+
+
+@pytest.mark.parametrize(("guarantors", "refused"), [([], True), ([2], False), ([2, 3], False), ([2, 3, 4], True)])
+def test_guarantor_count(guarantors, refused):
+    got = codes(facts(guarantee_type="guaranteed", guarantor_ids=guarantors))
+    assert got == (["GUARANTOR_COUNT"] if refused else [])
+
+
+def test_guarantor_cannot_be_the_borrower():
+    assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[1])) == ["GUARANTOR_DUPLICATE"]
+    assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[2, 1])) == ["GUARANTOR_DUPLICATE"]
+
+
+def test_guarantor_cannot_appear_twice():
+    assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[2, 2])) == ["GUARANTOR_DUPLICATE"]
+
+
+# --- other open application ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("open_count", "refused"), [(0, False), (1, True), (3, True)])
+def test_other_open_application(open_count, refused):
+    assert codes(facts(other_open_applications=open_count)) == (["OPEN_APPLICATION_EXISTS"] if refused else [])
+
+
+# --- everything at once --------------------------------------------------------------------------------
+
+def test_all_problems_are_reported_together():
+    f = facts(birth_date=date(2010, 1, 1), residence_region="440106", amount=Decimal("500.005"), term_months=48,
+              repayment_method="balloon", guarantee_type="guaranteed", guarantor_ids=[], other_open_applications=1)
+    assert codes(f) == ["AGE_OUT_OF_RANGE", "OUTSIDE_REGION", "AMOUNT_INVALID", "TERM_OUT_OF_RANGE",
+                        "REPAYMENT_METHOD", "GUARANTOR_COUNT", "OPEN_APPLICATION_EXISTS"]
+
+
+def test_bullet_too_long_and_amount_over_cap_and_duplicate_guarantor_together():
+    f = facts(repayment_method="bullet", term_months=24, amount=Decimal("350000"), guarantee_type="guaranteed",
+              guarantor_ids=[1, 2])
+    assert codes(f) == ["AMOUNT_OUT_OF_RANGE", "BULLET_TOO_LONG", "GUARANTOR_DUPLICATE"]
+
+
+def test_every_refusal_has_both_languages():
+    f = facts(birth_date=date(2010, 1, 1), residence_region="440106", amount=Decimal("0"), term_months=48,
+              repayment_method="bullet", guarantee_type="credit", guarantor_ids=[2], other_open_applications=1)
+    refusals = check_acceptance(f, PRODUCT, AS_OF)
+    assert len(refusals) == 7
+    assert all(r.zh and r.en for r in refusals)

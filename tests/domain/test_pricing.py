@@ -1,0 +1,84 @@
+"""Pricing: the dated LPR table, LPR + spread + grade adjustment, clamped to the product's floor and cap."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from domain.pricing import lpr_on, price
+from domain.products import ProductTerms, nongedai_default
+
+D = Decimal
+
+
+@pytest.mark.parametrize(("day", "tenor", "effective", "rate"), [
+    (date(2025, 5, 19), "1Y", date(2024, 10, 21), "0.0310"),
+    (date(2025, 5, 19), "5Y", date(2024, 10, 21), "0.0360"),
+    (date(2025, 5, 20), "1Y", date(2025, 5, 20), "0.0300"),
+    (date(2025, 5, 20), "5Y", date(2025, 5, 20), "0.0350"),
+    (date(2025, 5, 21), "1Y", date(2025, 5, 20), "0.0300"),
+    (date(2030, 1, 1), "5Y", date(2025, 5, 20), "0.0350"),
+    (date(2024, 10, 21), "1Y", date(2024, 10, 21), "0.0310"),
+])
+def test_lpr_on(day, tenor, effective, rate):
+    assert lpr_on(day, tenor) == (effective, D(rate))
+
+
+def test_no_lpr_before_the_first_entry():
+    with pytest.raises(ValueError, match="no LPR"):
+        lpr_on(date(2024, 10, 20), "1Y")
+    with pytest.raises(ValueError):
+        price(nongedai_default(), "credit", "AA", date(2020, 1, 1))
+
+
+@pytest.mark.parametrize(("guarantee", "grade", "day", "rate", "spread", "adjust"), [
+    ("credit", "AA", date(2025, 6, 1), "0.0480", 200, -20),        # 3.00 + 2.00 - 0.20
+    ("credit", "AAA", date(2025, 6, 1), "0.0470", 200, -30),       # 3.00 + 2.00 - 0.30
+    ("credit", "A", date(2025, 6, 1), "0.0500", 200, 0),
+    ("credit", "B", date(2025, 6, 1), "0.0530", 200, 30),
+    ("guaranteed", "AAA", date(2025, 6, 1), "0.0420", 150, -30),   # 3.00 + 1.50 - 0.30
+    ("guaranteed", "B", date(2025, 5, 19), "0.0490", 150, 30),     # old LPR 3.10 + 1.50 + 0.30
+    ("credit", "AA", date(2025, 5, 19), "0.0490", 200, -20),       # 3.10 + 2.00 - 0.20
+    ("credit", "C", date(2025, 6, 1), "0.0500", 200, 0),           # no adjustment configured for C
+])
+def test_price_is_lpr_plus_spread_plus_grade(guarantee, grade, day, rate, spread, adjust):
+    out = price(nongedai_default(), guarantee, grade, day)
+    assert out.annual_rate == D(rate)
+    assert out.annual_rate.as_tuple().exponent == -6  # stored to six places
+    assert (out.spread_bp, out.grade_adjust_bp, out.lpr_tenor) == (spread, adjust, "1Y")
+    assert out.lpr_date == (date(2025, 5, 20) if day >= date(2025, 5, 20) else date(2024, 10, 21))
+    assert out.lpr + (spread + adjust) * D("0.0001") == D(rate)
+
+
+def test_five_year_tenor_product():
+    product = ProductTerms(code="P5", name="p5", lpr_tenor="5Y")
+    out = price(product, "credit", "AA", date(2025, 6, 1))
+    assert (out.lpr, out.annual_rate) == (D("0.0350"), D("0.0530"))  # 3.50 + 2.00 - 0.20
+
+
+def test_clamped_up_to_the_floor():
+    product = ProductTerms(code="F", name="f", floor_rate=D("0.0600"))
+    out = price(product, "credit", "AA", date(2025, 6, 1))  # 4.80% before the clamp
+    assert out.annual_rate == D("0.060000")
+    assert out.spread_bp == 200 and out.grade_adjust_bp == -20  # the breakdown still shows the inputs
+
+
+def test_clamped_down_to_the_cap():
+    product = ProductTerms(code="C", name="c", cap_rate=D("0.0400"))
+    assert price(product, "credit", "B", date(2025, 6, 1)).annual_rate == D("0.040000")  # 5.30% before
+
+
+def test_exactly_at_floor_and_cap_is_unchanged():
+    at_floor = ProductTerms(code="F", name="f", floor_rate=D("0.0480"))
+    at_cap = ProductTerms(code="C", name="c", cap_rate=D("0.0480"))
+    assert price(at_floor, "credit", "AA", date(2025, 6, 1)).annual_rate == D("0.0480")
+    assert price(at_cap, "credit", "AA", date(2025, 6, 1)).annual_rate == D("0.0480")
+
+
+def test_custom_spreads_and_adjustments():
+    product = ProductTerms(code="X", name="x", spread_bp={"credit": 275, "guaranteed": 125},
+                           grade_adjust_bp={"AAA": -45, "AA": -15, "A": 5, "B": 60})
+    assert price(product, "credit", "AAA", date(2025, 6, 1)).annual_rate == D("0.0530")     # 3.00 + 2.75 - 0.45
+    assert price(product, "guaranteed", "A", date(2025, 6, 1)).annual_rate == D("0.0430")   # 3.00 + 1.25 + 0.05
