@@ -1,0 +1,1 @@
+"""Benchmarks: one script per figure, each printing one final JSON line (see bench/README.md)."""
