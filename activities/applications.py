@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 
 from activities.clock import business_today, utcnow
@@ -20,7 +21,7 @@ from db.application_store import (
     upsert_guarantee,
 )
 from db.engine import session_scope
-from db.models import RatingRecord
+from db.models import LoanApplication, RatingRecord
 from domain import approval, pricing
 from domain.acceptance import ApplicationFacts, check_acceptance
 from domain.identity import IdProblem, age_on, normalise_resident_id
@@ -46,10 +47,7 @@ class ApplicationActivities:
     @activity.defn
     def record_stage(self, update: StageUpdate) -> None:
         with session_scope(self._engine) as session:
-            app = get_application(session, update.application_id)
-            apply_stage(session, app, seq=update.seq, stage=update.stage, status=update.status, actor=update.actor,
-                        reason_codes=update.reason_codes, assignee=update.assignee, sla_due_at=update.sla_due_at,
-                        detail=update.detail, now=utcnow())
+            _apply(session, get_application(session, update.application_id), update)
 
     @activity.defn
     def accept(self, ref: ApplicationRef) -> AcceptanceResult:
@@ -107,9 +105,7 @@ class ApplicationActivities:
                 app.approved_amount = Decimal(str(update.detail["approved_amount"]))
             if update.detail.get("approver_id"):
                 app.decided_by = int(update.detail["approver_id"])
-            apply_stage(session, app, seq=update.seq, stage=update.stage, status=update.status, actor=update.actor,
-                        reason_codes=update.reason_codes, assignee=update.assignee, sla_due_at=update.sla_due_at,
-                        detail=update.detail, now=utcnow())
+            _apply(session, app, update)
 
     @activity.defn
     def issue_confirmation_code(self, request: ConfirmationCodeRequest) -> str:
@@ -132,3 +128,9 @@ class ApplicationActivities:
             upsert_guarantee(session, application_id=record.application_id, slot=record.slot, attempt=record.attempt,
                              guarantor_customer_id=record.guarantor_customer_id, workflow_id=record.workflow_id,
                              status=record.status, now=utcnow())
+
+
+def _apply(session: Session, app: LoanApplication, update: StageUpdate) -> None:
+    apply_stage(session, app, seq=update.seq, stage=update.stage, status=update.status, actor=update.actor,
+                reason_codes=update.reason_codes, assignee=update.assignee, sla_due_at=update.sla_due_at,
+                detail=update.detail, now=utcnow())

@@ -29,6 +29,7 @@ def check_acceptance(facts: ApplicationFacts, product: ProductTerms, as_of: date
     """Every refusal that applies (not just the first), so the customer can fix them in one go."""
     out: list[Refusal] = []
     age = age_on(facts.birth_date, as_of)
+    ceiling = min(product.max_amount, product.cap_for(facts.guarantee_type))
     if facts.birth_date > as_of:
         out.append(Refusal(code="BIRTH_DATE_FUTURE", zh="出生日期晚于今天", en="birth date is in the future"))
     elif not product.min_age <= age <= product.max_age:
@@ -39,9 +40,9 @@ def check_acceptance(facts: ApplicationFacts, product: ProductTerms, as_of: date
     if not is_whole_fen(facts.amount) or facts.amount <= 0:
         out.append(Refusal(code="AMOUNT_INVALID", zh="金额须为正数且精确到分", en="amount must be positive, in whole fen",
                            field="amount"))
-    elif not product.min_amount <= facts.amount <= product.cap_for(facts.guarantee_type):
+    elif not product.min_amount <= facts.amount <= ceiling:
         out.append(Refusal(code="AMOUNT_OUT_OF_RANGE",
-                           zh=f"申请金额须在{product.min_amount}至{product.cap_for(facts.guarantee_type)}元之间",
+                           zh=f"申请金额须在{product.min_amount}至{ceiling}元之间",
                            en="amount is outside the product's bounds", field="amount"))
     if not product.min_term_months <= facts.term_months <= product.max_term_months:
         out.append(Refusal(code="TERM_OUT_OF_RANGE",

@@ -11,8 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from stdnum.cn import ric
 from stdnum import numdb
+from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")

@@ -10,6 +10,8 @@ ZERO = Decimal("0.00")
 
 def to_fen(value: Decimal | int | str) -> Decimal:
     """Round half-up to the fen (0.01 yuan)."""
+    if isinstance(value, float):
+        raise TypeError("money is never a float: pass Decimal, int or str")
     return Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
 
 

@@ -75,7 +75,8 @@ def credit_limit(facts: RatingFacts, grade: str, coefficient: Decimal, cap: Deci
     """min(cap, (net assets x 0.3 + annual income x 1.0) x grade factor x coefficient), down to 1,000."""
     net_assets = max(facts.total_assets - facts.total_liabilities, Decimal(0))
     raw = (net_assets * Decimal("0.3") + facts.annual_income) * GRADE_FACTORS[grade] * coefficient
-    return floor_to(min(cap, raw), Decimal(1000))
+    # A loss-making household (negative income) gets no line, never a negative one.
+    return floor_to(max(min(cap, raw), Decimal(0)), Decimal(1000))
 
 
 def rate(facts: RatingFacts, coefficient: Decimal, cap: Decimal) -> RatingOutcome:

@@ -271,7 +271,7 @@ class LoanApplicationWorkflow:
                               reasons=[f"GUARANTOR_{s.slot}_{s.status.upper()}" for s in lapsed])
             await self._sms("guarantor_replaced_needed", {"app_no": self._in.app_no})
             needed = {s.slot for s in lapsed}
-            if not await self._wait(lambda: needed <= set(self._replacements),
+            if not await self._wait(lambda needed=needed: needed <= set(self._replacements),
                                     hours=self._in.product.replacement_deadline_hours):
                 await self._end("expired", "expired", ["GUARANTOR_NOT_REPLACED"], "expired")
                 return False

@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 
 from adapters.sms.tables import SmsMessage
 from db.engine import make_engine
-
 from db.seed import DEMO_PASSWORD, demo_customer_specs
 
 pytestmark = pytest.mark.e2e
