@@ -1,7 +1,7 @@
 # 农e贷. Every target bootstraps first (Debian packages, .venv, project install), so a fresh clone needs nothing else.
 SHELL := /bin/bash
 VENV := .venv/bin
-# Tests need PostgreSQL; this default is the local server. An exported DATABASE_URL wins.
+# Tests and benchmarks need PostgreSQL; this default is the local server. An exported DATABASE_URL wins.
 DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: bootstrap up test lint bench migration
@@ -20,11 +20,11 @@ test: bootstrap
 lint: bootstrap
 	$(VENV)/ruff check .
 
-# Each benchmark prints one final JSON line; see bench/.
+# Each benchmark prints one final JSON line (bench/README.md); they use the same PostgreSQL as the tests.
 bench: bootstrap
-	@shopt -s nullglob; scripts=(bench/*.py); \
+	@shopt -s nullglob; scripts=(bench/[!_]*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "make bench: no benchmarks in bench/"; exit 0; fi; \
-	for f in "$${scripts[@]}"; do echo "== $$f"; $(VENV)/python "$$f" || exit $$?; done
+	for f in "$${scripts[@]}"; do echo "== $$f" >&2; DATABASE_URL='$(DATABASE_URL)' $(VENV)/python "$$f" || exit $$?; done
 
 # Regenerate the single initial migration from the current tables.
 migration: bootstrap

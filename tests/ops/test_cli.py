@@ -107,3 +107,36 @@ def test_supervisor_reports_a_child_that_exits(tmp_path: Path) -> None:
     child.proc.wait(timeout=10)
     assert sup.exited() is child
     sup.stop_all()
+
+
+def test_seed_refuses_production_settings(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from cli.main import main
+    from config.settings import get_settings
+
+    monkeypatch.setenv("NONGEDAI_ENV", "production")
+    monkeypatch.setenv("NONGEDAI_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["seed"])
+    finally:
+        get_settings.cache_clear()
+    assert exit_.value.code == 1
+    assert "refusing to seed" in capsys.readouterr().err
+
+
+def test_invalid_settings_are_reported_without_a_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    from cli.main import main
+    from config.settings import get_settings
+
+    monkeypatch.setenv("NONGEDAI_ENV", "production")  # with the development JWT secret and SQLite
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert exit_.value.code == 2
+    assert "NONGEDAI_JWT_SECRET must be set" in capsys.readouterr().err

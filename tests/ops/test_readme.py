@@ -43,6 +43,12 @@ def test_every_setting_is_documented() -> None:
         assert f"`{env}`" in README, f"{env} is missing from the README's settings table"
 
 
+def test_the_settings_table_names_only_real_settings() -> None:
+    table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    for env in re.findall(r"`NONGEDAI_(\w+)`", table):
+        assert env.lower() in Settings.model_fields, f"NONGEDAI_{env} is documented but not a setting"
+
+
 def test_linked_docs_exist() -> None:
     for link in re.findall(r"\]\((docs/[^)]+)\)", README):
         assert (PROJECT_ROOT / link).is_file(), link
