@@ -11,7 +11,7 @@ import logging
 import signal
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -37,6 +37,7 @@ from adapters.sms.port import SmsGateway
 from adapters.sms.simulator import SmsSimulator
 from config.settings import Settings, get_settings
 from db.engine import make_engine
+from documents.renderer import DocumentRenderer, InProcessRenderer, renderer_for
 from workflows.credit_line import CreditLineWorkflow
 from workflows.drawdown import DrawdownWorkflow
 from workflows.guarantor_consent import GuarantorConsentWorkflow
@@ -53,13 +54,14 @@ class Adapters:
     imaging: ImageStore
     ca: SignatureAuthority
     rating: RatingService
+    renderer: DocumentRenderer = field(default_factory=InProcessRenderer)
 
 
 def simulators(engine: Engine, settings: Settings) -> Adapters:
     return Adapters(sms=SmsSimulator(engine), imaging=ImagingSimulator(engine), ca=CaSimulator(engine),
                     core_banking=CoreBankingSimulator(engine, latency_s=settings.core_banking_latency_s,
                                                       answer_delay_s=settings.core_banking_answer_delay_s),
-                    rating=RatingSimulator())
+                    rating=RatingSimulator(), renderer=renderer_for(settings.render_processes))
 
 
 def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> list[Any]:
@@ -67,7 +69,8 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
     objects = [
         ApplicationActivities(engine, adapters.rating, adapters.sms, settings.jwt_secret),
         NotificationActivities(engine, adapters.sms),
-        ContractActivities(engine, adapters.imaging, adapters.core_banking, settings.public_base_url),
+        ContractActivities(engine, adapters.imaging, adapters.core_banking, adapters.renderer,
+                           settings.public_base_url),
         SigningActivities(engine, adapters.ca),
         CreditLineActivities(engine, adapters.core_banking),
         DisbursementActivities(engine, adapters.core_banking),
@@ -91,7 +94,8 @@ async def connect(settings: Settings) -> Client:
 async def run(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     client = await connect(settings)
-    worker = make_worker(client, settings.task_queue, activities_for(engine, simulators(engine, settings), settings),
+    adapters = simulators(engine, settings)
+    worker = make_worker(client, settings.task_queue, activities_for(engine, adapters, settings),
                          threads=settings.activity_threads)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -101,6 +105,7 @@ async def run(settings: Settings) -> None:
     async with worker:
         await stop.wait()
         log.info("worker stopping: finishing running activities")
+    adapters.renderer.close()
     engine.dispose()
 
 

@@ -17,7 +17,8 @@ from db.document_store import documents_of, lender_branches
 from db.engine import session_scope
 from db.models import Customer, Document, LoanApplication
 from documents.models import GuaranteeContractData, Lender, LoanContractData, Party
-from documents.render import RenderedDocument, render_guarantee_contract, render_loan_contract
+from documents.render import RenderedDocument
+from documents.renderer import DocumentRenderer
 from domain import pricing
 from domain.schedule import add_months
 from workflows.messages import DocumentRef, IssueContractsInput
@@ -37,8 +38,10 @@ def _ref(doc: Document, slot: int | None) -> DocumentRef:
 
 
 class ContractActivities:
-    def __init__(self, engine: Engine, imaging: ImageStore, core_banking: CoreBanking, public_base_url: str) -> None:
+    def __init__(self, engine: Engine, imaging: ImageStore, core_banking: CoreBanking, renderer: DocumentRenderer,
+                 public_base_url: str) -> None:
         self._engine = engine
+        self._renderer = renderer
         self._imaging = imaging
         self._cb = core_banking
         self._base = public_base_url.rstrip("/")
@@ -63,7 +66,7 @@ class ContractActivities:
             session.add(borrower)
             loan = self._loan_data(session, app, borrower, request, account)
             issued = [self._record(session, app, "loan_contract", loan.contract_no, borrower.id,
-                                   render_loan_contract(loan), loan, None)]
+                                   self._renderer.loan_contract(loan), loan, None)]
             for slot, guarantor_id in sorted(request.guarantor_slots.items()):
                 guarantor = get_customer(session, guarantor_id)
                 others = [get_customer(session, c).name for s, c in request.guarantor_slots.items() if s != slot]
@@ -75,7 +78,7 @@ class ContractActivities:
                     co_guarantors=others, share=None,
                     verify_url=f"{self._base}/v1/documents/{loan.contract_no}-G{slot}/verification")
                 issued.append(self._record(session, app, "guarantee_contract", data.contract_no, guarantor.id,
-                                           render_guarantee_contract(data), data, slot))
+                                           self._renderer.guarantee_contract(data), data, slot))
             return issued
 
     def _loan_data(self, session: Session, app: LoanApplication, borrower: Customer, request: IssueContractsInput,

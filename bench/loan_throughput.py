@@ -600,7 +600,8 @@ async def run_bench(client: Any, engine: Any, settings: Any, *, loans: int = 40,
 
     # -- the real lifecycle
     queue = f"bench-loans-{run_id}"
-    acts = [clock.wrap(a) for a in activities_for(engine, simulators(engine, settings), settings)]
+    adapters = simulators(engine, settings)
+    acts = [clock.wrap(a) for a in activities_for(engine, adapters, settings)]
     if profiler:
         profiler.start()  # before the worker, so its thread pools start profiled
     watcher = ContractWatcher(engine)
@@ -625,6 +626,7 @@ async def run_bench(client: Any, engine: Any, settings: Any, *, loans: int = 40,
         await _collect_histories(client, lives)
         elapsed = max(life.finished for life in lives) - t0
         await watcher.close()
+    adapters.renderer.close()
     histories = [h for life in lives for h in life.histories.values()]
     activity_table = _activity_table(histories, clock, loans)
     workflow_tasks = _workflow_tasks(histories, loans)

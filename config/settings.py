@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # In development the OTP request answer carries the code so the demo works without a phone.
     otp_echo: bool = False
     activity_threads: int = 16
+    # Processes that render contract PDFs beside the worker (0 renders inside the worker process).
+    render_processes: int = 1
     # Simulators are the only adapters shipped so far; the setting exists so a real client can be chosen.
     adapters: Literal["simulator"] = "simulator"
     # Fault injection for the core-banking simulator: seconds of latency added to each posting.

@@ -77,7 +77,8 @@ def packaged_binary(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def settings(pg_url: str) -> Settings:
-    return Settings(env="test", database_url=pg_url, otp_echo=True)
+    # Contracts render in-process here; the e2e and crash tests run worker.py, which uses the process pool.
+    return Settings(env="test", database_url=pg_url, otp_echo=True, render_processes=0)
 
 
 @pytest.fixture(scope="session")

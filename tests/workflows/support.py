@@ -28,8 +28,11 @@ async def running_worker(client: Client, engine: Engine, settings: Settings, *, 
         acts = [a for a in acts if a.__temporal_activity_definition.name not in replace] + list(replace.values())
     queue = f"test-{uuid.uuid4().hex[:8]}"
     worker: Worker = make_worker(client, queue, acts, threads=8, workflow_failure_exception_types=[Exception])
-    async with worker:
-        yield queue, adapters
+    try:
+        async with worker:
+            yield queue, adapters
+    finally:
+        adapters.renderer.close()
 
 
 async def until(check: Callable[[], Any], *, timeout: float = 30.0, every: float = 0.1) -> Any:
