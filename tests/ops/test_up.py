@@ -60,9 +60,9 @@ class Up:
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def wait_running(self) -> None:
+    def wait_for(self, *needles: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while "农e贷 is running." not in self.text():
+        while not all(n in self.text() for n in needles):
             assert self.proc.poll() is None, f"nongedai up exited early:\n{self.text()}"
             assert time.monotonic() < deadline, f"nongedai up did not start:\n{self.text()}"
             time.sleep(0.5)
@@ -91,13 +91,13 @@ def test_up_runs_everything_and_stops_cleanly(up_env: dict[str, str], tmp_path: 
     api = f"http://127.0.0.1:{up_env['NONGEDAI_API_PORT']}"
     first = Up(up_env, tmp_path / "first.log")
     try:
-        first.wait_running()
+        # The banner follows the API's first answer; the worker may log its first line a little later.
+        first.wait_for("农e贷 is running.", "worker |")
         assert _status(f"{api}/healthz") == 200
         assert _status(up_env["NONGEDAI_TEMPORAL_UI_URL"]) == 200
         text = first.text()
         assert "demo data: 1 product, 2 branch, 5 staff, 5 customer" in text
-        for name in ("temporal |", "worker |", "api |"):
-            assert name in text
+        assert "temporal |" in text and "api |" in text
     finally:
         children = first.stop(signal.SIGINT)
     assert len(children) == 3  # dev server, worker, API
@@ -107,7 +107,7 @@ def test_up_runs_everything_and_stops_cleanly(up_env: dict[str, str], tmp_path: 
 
     second = Up(up_env, tmp_path / "second.log")
     try:
-        second.wait_running()
+        second.wait_for("农e贷 is running.")
         assert "demo data: already there" in second.text()
         assert _status(f"{api}/healthz") == 200
     finally:
