@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from db.models import OneTimeCode
 
@@ -92,3 +92,8 @@ def verify(session: Session, *, customer_id: int, purpose: str, code: str, now: 
     session.add(row)
     session.flush()
     return row.ref
+
+
+def withdraw(session: Session, ref: str) -> None:
+    """Forget a code that never reached the customer (the SMS failed), so it can neither be used nor throttle."""
+    session.exec(delete(OneTimeCode).where(OneTimeCode.ref == ref))

@@ -43,7 +43,10 @@ def wait_before_resend(session: Session, *, customer_id: int, purpose: str, now:
 
 def send_code(session: Session, settings: Settings, sms: SmsGateway, *, customer: Customer, purpose: str,
               template: str, params: dict[str, str], now: datetime) -> CodeSent:
-    """Issue a code, text it to the customer, then commit: a code the customer never got is not kept."""
+    """Issue and commit a code, then text it; a code the customer never got is withdrawn again.
+
+    Committed before the SMS goes out because the gateway writes through its own connection, and
+    SQLite (the embedded default) lets only one connection write at a time."""
     assert customer.id is not None
     wait = wait_before_resend(session, customer_id=customer.id, purpose=purpose, now=now)
     if wait is not None:
@@ -52,16 +55,25 @@ def send_code(session: Session, settings: Settings, sms: SmsGateway, *, customer
     ref, code = otp_codes.issue(session, customer_id=customer.id, purpose=purpose, ttl_minutes=ttl, now=now,
                                 secret=settings.jwt_secret)
     body = render_sms(template, {**params, "code": code, "ttl_minutes": str(ttl)})
+    session.commit()
     try:
-        sms.send(idempotency_key=f"otp:{ref}", mobile=customer.mobile, template=template, body=body)
+        _deliver(session, sms, ref=ref, mobile=customer.mobile, template=template, body=body)
     except AdapterUnavailable as exc:
         raise ProblemError(503, "SMS_UNAVAILABLE", "短信服务暂时不可用,请稍后重试", "the SMS gateway is unavailable",
                            headers={"Retry-After": "30"}) from exc
     except Refused as exc:
         raise ProblemError(422, "SMS_REFUSED", f"短信发送被拒绝({exc.code})", f"the SMS gateway refused the message ({exc.code})",
                            "mobile") from exc
-    session.commit()
     return CodeSent(ttl_minutes=ttl, dev_code=code if settings.otp_echo else None)
+
+
+def _deliver(session: Session, sms: SmsGateway, *, ref: str, mobile: str, template: str, body: str) -> None:
+    try:
+        sms.send(idempotency_key=f"otp:{ref}", mobile=mobile, template=template, body=body)
+    except (AdapterUnavailable, Refused):
+        otp_codes.withdraw(session, ref)
+        session.commit()
+        raise
 
 
 def check_code(session: Session, settings: Settings, *, customer_id: int, purpose: str, code: str,
