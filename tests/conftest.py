@@ -1,8 +1,9 @@
 """Shared fixtures: a fresh PostgreSQL database per test session, and Temporal test environments.
 
 Each pytest session creates its own database (so parallel runs never collide) from DATABASE_URL
-(default: the local server at 127.0.0.1:5432), builds the schema with Alembic's migrations, and drops
-the database at the end.
+(default: the local server at 127.0.0.1:5432), builds the schema from the tables in code (create_all;
+tests/ops/test_migrations.py proves the migrations build the same schema, and the end-to-end tests run
+on a migrated database), and drops the database at the end.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ import jwt
 from sqlmodel import Session
 
 from db.models import StaffUser
-
 from services import tokens
 from services.principal import Principal
 from tests.api import data
