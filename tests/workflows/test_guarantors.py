@@ -77,16 +77,18 @@ async def _has_document(handle) -> bool:
     return (await handle.query(names.QUERY_STATE))["document_id"] is not None
 
 
-async def test_silent_guarantor_lapses_and_the_application_expires_unreplaced(ts_env, engine, settings):
+def one_guarantor_loan(engine):
     product = factories.ensure_reference_data(engine)
-    borrower = factories.customer(engine)
-    guarantor = factories.customer(engine)
+    borrower, guarantor = factories.customer(engine), factories.customer(engine)
     row = factories.application(engine, borrower, guarantee_type="guaranteed")
+    return row, factories.loan_input(row, product, [guarantor]), borrower, guarantor
+
+
+async def test_silent_guarantor_lapses_and_the_application_expires_unreplaced(ts_env, engine, settings):
+    row, loan, _, _ = one_guarantor_loan(engine)
     client = ts_env.client
     async with running_worker(client, engine, settings) as (queue, _):
-        handle = await client.start_workflow(LoanApplicationWorkflow.run,
-                                             factories.loan_input(row, product, [guarantor]),
-                                             id=row.workflow_id, task_queue=queue)
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, loan, id=row.workflow_id, task_queue=queue)
         result = await handle.result()  # 72 h consent deadline, then 168 h to find a replacement
     assert (result.status, result.reason_codes) == ("expired", ["GUARANTOR_NOT_REPLACED"])
     with Session(engine) as s:
@@ -94,15 +96,10 @@ async def test_silent_guarantor_lapses_and_the_application_expires_unreplaced(ts
 
 
 async def test_withdrawal_cancels_the_guarantor_workflows(ts_env, engine, settings):
-    product = factories.ensure_reference_data(engine)
-    borrower = factories.customer(engine)
-    guarantor = factories.customer(engine)
-    row = factories.application(engine, borrower, guarantee_type="guaranteed")
+    row, loan, borrower, guarantor = one_guarantor_loan(engine)
     client = ts_env.client
     async with running_worker(client, engine, settings) as (queue, _):
-        handle = await client.start_workflow(LoanApplicationWorkflow.run,
-                                             factories.loan_input(row, product, [guarantor]),
-                                             id=row.workflow_id, task_queue=queue)
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, loan, id=row.workflow_id, task_queue=queue)
         await until_stage(handle, "awaiting_guarantors")
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(names.UPDATE_WITHDRAW, WithdrawInput(customer_id=guarantor.id))
