@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.clock import utcnow
+from activities.clock import business_today, utcnow
 from adapters.core_banking.port import CoreBanking
 from adapters.imaging.port import ImageStore
 from db.application_store import get_application, get_customer
@@ -86,7 +86,7 @@ class ContractActivities:
         branch, cooperative = lender_branches(session, app.branch_code)
         lpr_date, lpr = pricing.lpr_on(app.created_at.date(), "1Y")
         contract_no = "HT" + app.app_no[2:]
-        today = utcnow().date()
+        today = business_today()
         return LoanContractData(
             contract_no=contract_no, app_no=app.app_no, signed_on=None,
             lender=Lender(cooperative_name=cooperative.name, branch_name=branch.name,

@@ -10,7 +10,7 @@ from activities.clock import business_today, utcnow
 from adapters.core_banking.port import CoreBanking
 from db.application_store import get_application, get_customer
 from db.engine import session_scope
-from db.line_store import get_line, line_for_application, note_by_no
+from db.line_store import get_line, line_for_application, note_by_no, signed_line_expiry
 from db.models import CreditLine, LoanNote, ScheduleInstallment
 from domain import pricing
 from domain.schedule import add_months, build_schedule
@@ -42,11 +42,13 @@ class CreditLineActivities:
                 app = get_application(session, request.application_id)
                 start = business_today()
                 line_no = "CL" + app.app_no[2:]
+                # The expiry the borrower and guarantors signed, not one recomputed days later.
+                expiry = signed_line_expiry(session, app.id) or add_months(start, request.validity_months)
                 line = CreditLine(line_no=line_no, workflow_id=credit_line_workflow_id(line_no),
                                   application_id=app.id, customer_id=app.customer_id, branch_code=app.branch_code,
                                   product_code=app.product_code, amount=request.approved_amount,
                                   revolving=request.revolving, annual_rate=request.annual_rate, start_date=start,
-                                  expiry_date=add_months(start, request.validity_months),
+                                  expiry_date=expiry,
                                   max_term_months=request.max_term_months, created_at=utcnow())
                 session.add(line)
                 session.flush()

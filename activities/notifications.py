@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from adapters.errors import Refused
 from adapters.sms.port import SmsGateway
 from adapters.sms.texts import render_sms
 from db.application_store import get_customer
@@ -22,6 +24,11 @@ class NotificationActivities:
         with session_scope(self._engine) as session:
             mobile = get_customer(session, request.customer_id).mobile
         body = render_sms(request.template, request.params)
-        receipt = self._sms.send(idempotency_key=request.idempotency_key, mobile=mobile, template=request.template,
-                                 body=body)
+        try:
+            receipt = self._sms.send(idempotency_key=request.idempotency_key, mobile=mobile,
+                                     template=request.template, body=body)
+        except Refused as refused:
+            # The gateway said no (a bad number, a text too long): asking again will not change its mind.
+            raise ApplicationError(refused.message, {"code": refused.code}, type="SmsRefused",
+                                   non_retryable=True) from refused
         return receipt.message_id

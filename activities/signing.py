@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
+from sqlmodel import update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -36,7 +37,12 @@ class SigningActivities:
                                evidence={"channel": request.channel, "otp_ref": request.otp_ref,
                                          "document_sha256": sha256, "at": now.isoformat()})
         with session_scope(self._engine) as session:
-            doc = session.get(Document, request.document_id)
-            doc.status, doc.signature_id, doc.signed_at = "signed", record.signature_id, record.signed_at
-            session.add(doc)
+            # Only a document still issued becomes signed: one voided meanwhile (the loan ended) stays void.
+            changed = session.exec(update(Document).where(Document.id == request.document_id,
+                                                          Document.status == "issued")
+                                   .values(status="signed", signature_id=record.signature_id,
+                                           signed_at=record.signed_at)).rowcount
+        if not changed:
+            raise ApplicationError("document was voided while it was being signed", type="DocumentNotSignable",
+                                   non_retryable=True)
         return SignDocumentResult(document_id=request.document_id, signature_id=record.signature_id)

@@ -109,8 +109,13 @@ def _replacement(session: Session, principal: Principal, app_no: str, body: Guar
         session.commit()
     else:
         assert body.customer_id is not None
-        # Any registered customer may guarantee; the workflow refuses the borrower or a duplicate.
-        row = customers.get(session, body.customer_id)
+        if principal.is_customer:
+            # A borrower names a new guarantor by name, ID and mobile, as on the application: picking a
+            # bare customer id would let them probe and invite people they do not know.
+            raise ProblemError(422, "PERSON_REQUIRED", "请填写新保证人的姓名、身份证号和手机号",
+                               "give the new guarantor's name, resident ID and mobile", "person")
+        # Staff pick from the customers their branch can see; the workflow refuses the borrower or a duplicate.
+        row = customers.visible(session, principal.scope(), body.customer_id)
         if row is None:
             raise not_found("CUSTOMER", "未找到该保证人", "guarantor not found", "customer_id")
     assert row.id is not None

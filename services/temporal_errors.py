@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -56,6 +56,12 @@ def problem_from_temporal(exc: BaseException) -> ProblemError | None:
             return refusal(cause)
         return ProblemError(409, "UPDATE_NOT_COMPLETED", "操作未能完成,流程状态已变化",
                             "the workflow did not complete the action", extra={"cause": type(exc.cause).__name__})
+    if isinstance(exc, RPCTimeoutOrCancelledError):
+        # The update is still running (a slow CA, a worker restarting): a retry with the same
+        # Idempotency-Key attaches to it instead of starting it again.
+        return ProblemError(503, "STILL_RUNNING", "操作仍在处理中,请稍后用相同的请求重试",
+                            "the action is still being processed; retry the same request shortly",
+                            headers={"Retry-After": "5"})
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             return workflow_closed()

@@ -10,7 +10,6 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.disbursement import DisbursementActivities
     from activities.lines import CreditLineActivities
-    from activities.notifications import NotificationActivities
     from workflows import names, policies
     from workflows.messages import (
         CreateNoteInput,
@@ -20,8 +19,8 @@ with workflow.unsafe.imports_passed_through():
         DrawdownSettledSignal,
         NoteCreated,
         SettleNoteInput,
-        SmsRequest,
     )
+    from workflows.notify import send_sms
     from workflows.refuse import activity_error_type
 
 
@@ -31,9 +30,22 @@ class DrawdownWorkflow:
     def __init__(self, inp: DrawdownInput) -> None:
         self._in = inp
         self._stage = "started"
+        self._reported = False
+        self._money_moved = False
 
     @workflow.run
     async def run(self, inp: DrawdownInput) -> DrawdownResult:
+        try:
+            return await self._run(inp)
+        except BaseException:
+            # Whatever ended this drawdown, the credit line must hear of it, or the amount stays
+            # reserved on the line for good: disbursed if money moved and was not reversed.
+            if not self._reported:
+                await self._settled("disbursed" if self._money_moved else "failed",
+                                    None if self._money_moved else "DRAWDOWN_ABORTED")
+            raise
+
+    async def _run(self, inp: DrawdownInput) -> DrawdownResult:
         self._stage = "creating_note"
         try:
             note: NoteCreated = await workflow.execute_activity_method(
@@ -58,6 +70,7 @@ class DrawdownWorkflow:
                 raise
             return await self._failed("DISBURSEMENT_REFUSED")
 
+        self._money_moved = True
         self._stage = "booking"
         try:
             await workflow.execute_activity_method(
@@ -68,6 +81,7 @@ class DrawdownWorkflow:
             self._stage = "compensating"
             await workflow.execute_activity_method(
                 DisbursementActivities.reverse_disbursement, disbursement, **policies.CORE_BANKING.kwargs())
+            self._money_moved = False
             return await self._failed("BOOKING_FAILED_REVERSED", status="reversed")
 
         self._stage = "disbursed"
@@ -88,16 +102,14 @@ class DrawdownWorkflow:
         return DrawdownResult(note_no=self._in.note_no, status="failed", failure_code=code)
 
     async def _settled(self, status: str, code: str | None = None) -> None:
+        self._reported = True
         parent = workflow.get_external_workflow_handle(self._in.parent_workflow_id)
         await parent.signal(names.SIGNAL_DRAWDOWN_SETTLED, DrawdownSettledSignal(
             note_no=self._in.note_no, amount=self._in.amount, status=status, failure_code=code))
 
     async def _sms(self, template: str, params: dict[str, str]) -> None:
-        await workflow.execute_activity_method(
-            NotificationActivities.send_sms,
-            SmsRequest(idempotency_key=f"{workflow.info().workflow_id}:{template}", customer_id=self._in.customer_id,
-                       template=template, params=params),
-            **policies.SMS.kwargs())
+        await send_sms(idempotency_key=f"{workflow.info().workflow_id}:{template}", customer_id=self._in.customer_id,
+                       template=template, params=params)
 
     @workflow.query(name="stage")
     def stage(self) -> str:

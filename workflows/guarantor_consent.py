@@ -10,7 +10,6 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.applications import ApplicationActivities
-    from activities.notifications import NotificationActivities
     from activities.signing import SigningActivities
     from workflows import names, policies
     from workflows.messages import (
@@ -23,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
         GuarantorStatusSignal,
         SignDocumentInput,
         SignInput,
-        SmsRequest,
     )
+    from workflows.notify import send_sms
     from workflows.refuse import refuse
 
 
@@ -69,6 +68,8 @@ class GuarantorConsentWorkflow:
 
     async def _end(self, status: str, *, recorded: str | None = None) -> GuarantorResult:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if status == "sign_expired" and self._signed:
+            status = recorded = "signed"  # the signature under way when the deadline fired went through
         await self._record(recorded or status)
         await self._tell_parent(status)
         return GuarantorResult(slot=self._in.slot, attempt=self._in.attempt, status=status)
@@ -84,11 +85,8 @@ class GuarantorConsentWorkflow:
             **policies.DB_WRITE.kwargs())
 
     async def _sms(self, template: str, params: dict[str, str]) -> None:
-        await workflow.execute_activity_method(
-            NotificationActivities.send_sms,
-            SmsRequest(idempotency_key=f"{workflow.info().workflow_id}:{template}",
-                       customer_id=self._in.guarantor_customer_id, template=template, params=params),
-            **policies.SMS.kwargs())
+        await send_sms(idempotency_key=f"{workflow.info().workflow_id}:{template}",
+                       customer_id=self._in.guarantor_customer_id, template=template, params=params)
 
     async def _tell_parent(self, status: str) -> None:
         parent = workflow.get_external_workflow_handle(self._in.parent_workflow_id)

@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.applications import ApplicationActivities
     from activities.contracts import ContractActivities
     from activities.lines import CreditLineActivities
-    from activities.notifications import NotificationActivities
     from activities.signing import SigningActivities
     from domain.money import amount_band
     from workflows import names, policies
@@ -50,11 +49,11 @@ with workflow.unsafe.imports_passed_through():
         ReviewResult,
         SignDocumentInput,
         SignInput,
-        SmsRequest,
         StageUpdate,
         SupplyInfoInput,
         WithdrawInput,
     )
+    from workflows.notify import send_sms
     from workflows.refuse import refuse
 
 CLOSED_STAGES = ("activating", "completed", "rejected", "withdrawn", "cancelled", "expired")
@@ -80,6 +79,7 @@ class LoanApplicationWorkflow:
         self._signed: set[int] = set()
         self._children: dict[int, ChildWorkflowHandle] = {}
         self._replacements: dict[int, int] = {}
+        self._closing = False
 
     # ---- the flow ----------------------------------------------------------------------------
 
@@ -305,6 +305,8 @@ class LoanApplicationWorkflow:
 
     async def _stage(self, stage: str, *, status: str | None = None, reasons: list[str] | None = None,
                      actor: str = "system", detail: dict | None = None) -> None:
+        if self._stop is not None and not self._closing:
+            raise _Stopped()  # a withdrawal that came in while an activity ran: stop before the next step
         await self._write(ApplicationActivities.record_stage, stage, status or self._state.status, reasons or [],
                           actor, detail or {})
 
@@ -332,14 +334,15 @@ class LoanApplicationWorkflow:
 
     async def _sms(self, template: str, params: dict[str, str]) -> None:
         self._seq += 1
-        await workflow.execute_activity_method(
-            NotificationActivities.send_sms,
-            SmsRequest(idempotency_key=f"{workflow.info().workflow_id}:{self._seq}:{template}",
-                       customer_id=self._in.customer_id, template=template, params=params),
-            **policies.SMS.kwargs())
+        await send_sms(idempotency_key=f"{workflow.info().workflow_id}:{self._seq}:{template}",
+                       customer_id=self._in.customer_id, template=template, params=params)
 
     async def _end(self, stage: str, status: str, reasons: list[str], template: str, *, actor: str = "system",
                    detail: dict | None = None) -> LoanApplicationResult:
+        # From here on nothing may withdraw, cancel or sign: let a signature already under way finish
+        # first, so that it lands before the documents are voided rather than after.
+        self._closing = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
         for handle in self._children.values():
             await self._cancel_child(handle)
         if self._state.documents:
@@ -422,7 +425,7 @@ class LoanApplicationWorkflow:
 
     @sign.validator
     def _validate_sign(self, request: SignInput) -> None:
-        if self._state.stage != "awaiting_signatures":
+        if self._state.stage != "awaiting_signatures" or self._closing:
             raise refuse("InvalidState", "当前没有待签署的合同", "nothing to sign now")
         doc = next((d for d in self._state.documents if d.document_id == request.document_id), None)
         if doc is None or doc.kind != "loan_contract" or doc.signer_customer_id != request.signer_customer_id:
@@ -455,7 +458,7 @@ class LoanApplicationWorkflow:
         self._require_stoppable()
 
     def _require_stoppable(self) -> None:
-        if self._state.stage in CLOSED_STAGES or self._stop is not None:
+        if self._state.stage in CLOSED_STAGES or self._stop is not None or self._closing:
             raise refuse("Closed", "该申请已结束或正在放款,不能撤回", "the application has ended or is being activated")
 
     @workflow.update(name=names.UPDATE_REPLACE_GUARANTOR)
@@ -470,7 +473,9 @@ class LoanApplicationWorkflow:
         slot = next((s for s in self._state.guarantors if s.slot == request.slot), None)
         if slot is None or slot.status not in ("declined", "expired"):
             raise refuse("InvalidState", "该保证人无需更换", "this guarantor slot does not need replacing")
-        others = {s.guarantor_customer_id for s in self._state.guarantors if s.slot != request.slot}
+        # Other slots' guarantors as they will be once pending replacements take effect.
+        others = {self._replacements.get(s.slot, s.guarantor_customer_id)
+                  for s in self._state.guarantors if s.slot != request.slot}
         if request.guarantor_customer_id == self._in.customer_id or request.guarantor_customer_id in others:
             raise refuse("GuarantorDuplicate", "保证人不能是借款人本人,也不能重复",
                          "a guarantor cannot be the borrower or appear twice")

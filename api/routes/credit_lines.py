@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, ManagerOrCustomer, SessionDep, WorkflowsDep
+from api.deps import CurrentUser, CustomerUser, SessionDep, WorkflowsDep
 from api.errors import responses
 from api.idempotency import IdempotencyDep
 from services import credit_lines
@@ -33,9 +33,10 @@ def get_line(line_no: LineNo, user: CurrentUser, session: SessionDep) -> CreditL
 
 @router.post("/{line_no}/drawdowns", status_code=202, response_model=DrawdownAccepted,
              responses=responses(400, 403, 404, 409, 503))
-async def request_drawdown(line_no: LineNo, body: DrawdownIn, user: ManagerOrCustomer, session: SessionDep,
+async def request_drawdown(line_no: LineNo, body: DrawdownIn, user: CustomerUser, session: SessionDep,
                            workflows: WorkflowsDep, idem: IdempotencyDep) -> JSONResponse:
-    """Accepted once the line's validator agrees; disbursement then runs as its own workflow. Needs an Idempotency-Key."""
+    """The borrower draws on their own line (staff cannot create a debt for them). Accepted once the line's
+    validator agrees; disbursement then runs as its own workflow. Needs an Idempotency-Key."""
     return await idem.run(body, lambda _: credit_lines.drawdown(session, workflows, user, line_no, body,
                                                                 update_id=idem.update_id),
                           status_code=202, required=True)

@@ -135,6 +135,9 @@ def test_supplements_and_a_replacement_guarantor(client, engine, api_settings, w
                                                               actor=f"customer:{customer.id}")
     r = client.put(f"/v1/applications/{app.app_no}/guarantors/3", json={"customer_id": guarantor.id}, headers=headers)
     assert r.json()["errors"][0]["field"] == "slot"
+    # A borrower cannot pick an arbitrary customer by id: they name the person, as on the application.
+    r = client.put(f"/v1/applications/{app.app_no}/guarantors/2", json={"customer_id": guarantor.id}, headers=headers)
+    assert_problem(r, 422, "PERSON_REQUIRED", "person")
     r = client.put(f"/v1/applications/{app.app_no}/guarantors/1", json={}, headers=headers)
     assert r.json()["errors"][0]["code"] == "GUARANTOR_REQUIRED"
 

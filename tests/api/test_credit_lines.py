@@ -44,6 +44,10 @@ def test_a_drawdown_is_an_update_on_the_line(client, engine, api_settings, workf
     stranger = data.customer_headers(api_settings, data.add_customer(engine))
     assert_problem(client.post(f"/v1/credit-lines/{line.line_no}/drawdowns", json=body, headers=data.key(**stranger)),
                    404, "CREDIT_LINE_NOT_FOUND")
+    # A customer manager cannot create a debt on the customer's behalf.
+    manager = data.staff_headers(api_settings, data.add_staff(engine, "customer_manager"))
+    assert_problem(client.post(f"/v1/credit-lines/{line.line_no}/drawdowns", json=body, headers=data.key(**manager)),
+                   403, "ROLE_FORBIDDEN")
 
 
 def test_notes_come_with_their_schedule(client, engine, api_settings):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -39,6 +39,11 @@ def test_an_activity_failure_inside_an_update_is_found_through_its_causes():
 def test_rpc_errors(status, expected):
     problem = problem_from_temporal(RPCError("x", status, b""))
     assert (problem.status, problem.code) == expected
+
+
+def test_an_update_still_running_when_the_call_times_out_is_a_retryable_503():
+    problem = problem_from_temporal(WorkflowUpdateRPCTimeoutOrCancelledError())
+    assert (problem.status, problem.code, problem.headers["Retry-After"]) == (503, "STILL_RUNNING", "5")
 
 
 def test_unreachable_and_unexplained_errors():

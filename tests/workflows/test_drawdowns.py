@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.lines import CreditLineActivities
 from adapters.core_banking.simulator import CoreBankingSimulator
+from adapters.sms.simulator import SmsSimulator
 from db.models import CreditLine, Customer, LoanNote
 from tests import factories
 from tests.workflows.support import running_worker, until, until_stage
@@ -124,3 +125,34 @@ async def _available_is(line, amount: Decimal):
 async def _status_is(line, status: str):
     state = await line.query(names.QUERY_STATE)
     return state if state["status"] == status else None
+
+
+async def test_a_drawdown_that_breaks_still_releases_its_reservation(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    client = dev_env.client
+
+    @activity.defn(name="create_note")
+    def create_note_broken(request) -> None:
+        raise ApplicationError("schema drift", type="Unexpected", non_retryable=True)
+
+    async with running_worker(client, engine, settings, replace={"create_note": create_note_broken}) as (queue, _):
+        line_no, _ = await open_line(client, queue, engine, product)
+        line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
+        broken = await draw(line, "10000")
+        with pytest.raises(Exception):  # noqa: B017 - the drawdown workflow itself fails
+            await client.get_workflow_handle(broken.workflow_id).result()
+        # Without the report the 10,000 would stay reserved on the line for good.
+        await until(lambda: _available_is(line, Decimal("50000.00")))
+
+
+async def test_sms_the_gateway_refuses_never_stops_a_loan(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    client = dev_env.client
+    sms = SmsSimulator(engine)
+    sms.inject_fault(operation="send", kind="refuse:INVALID_MOBILE", times=1000)
+    try:
+        async with running_worker(client, engine, settings) as (queue, _):
+            line_no, _ = await open_line(client, queue, engine, product)
+    finally:
+        sms.clear_faults()
+    assert line_no

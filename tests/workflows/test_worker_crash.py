@@ -21,11 +21,12 @@ from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker(target: str, pg_url: str, queue: str, **extra: str) -> subprocess.Popen:
+def start_worker(target: str, pg_url: str, queue: str, log: Path, **extra: str) -> subprocess.Popen:
     env = {**os.environ, "NONGEDAI_ENV": "test", "DATABASE_URL": pg_url, "NONGEDAI_TEMPORAL_ADDRESS": target,
            "NONGEDAI_TASK_QUEUE": queue, **extra}
+    # A file, not a pipe: nobody reads a pipe while the worker runs, and a full one would block it.
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=log.open("ab"))
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -34,7 +35,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         proc.wait(timeout=30)
 
 
-async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_url):
+async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_url, tmp_path):
     product = factories.ensure_reference_data(engine)
     client = dev_env.client
     target = client.service_client.config.target_host
@@ -43,7 +44,8 @@ async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_
     borrower = factories.customer(engine)
     row = factories.application(engine, borrower, amount="60000")
 
-    first = start_worker(target, pg_url, queue)
+    log = tmp_path / "workers.log"
+    first = start_worker(target, pg_url, queue, log)
     try:
         handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
                                              id=row.workflow_id, task_queue=queue)
@@ -55,7 +57,7 @@ async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_
         stop(first)
 
     # This worker's core banking commits each posting, then takes 60 s to answer: we kill it in between.
-    doomed = start_worker(target, pg_url, queue, NONGEDAI_CORE_BANKING_ANSWER_DELAY_S="60")
+    doomed = start_worker(target, pg_url, queue, log, NONGEDAI_CORE_BANKING_ANSWER_DELAY_S="60")
     try:
         line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
         accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
@@ -66,13 +68,13 @@ async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_
         stop(doomed, signal.SIGKILL)
     assert doomed.returncode == -signal.SIGKILL
 
-    survivor = start_worker(target, pg_url, queue)
+    survivor = start_worker(target, pg_url, queue, log)
     try:
         outcome = await until(lambda: _result(client, accepted.workflow_id), timeout=90)
         assert outcome["status"] == "disbursed"
     finally:
         stop(survivor)
-    assert survivor.returncode == 0, survivor.stderr.read().decode()[-2000:]
+    assert survivor.returncode == 0, log.read_text()[-2000:]
     assert bank.count_postings(kind="disbursement", reference=accepted.note_no) == 1
     assert bank.trial_balance() == Decimal("0")
     history = await client.get_workflow_handle(accepted.workflow_id).fetch_history()
