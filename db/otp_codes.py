@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from db.models import OneTimeCode
 
@@ -97,3 +97,9 @@ def verify(session: Session, *, customer_id: int, purpose: str, code: str, now: 
 def withdraw(session: Session, ref: str) -> None:
     """Forget a code that never reached the customer (the SMS failed), so it can neither be used nor throttle."""
     session.exec(delete(OneTimeCode).where(OneTimeCode.ref == ref))
+
+
+def issued_since(session: Session, *, customer_id: int, purpose: str, since: datetime) -> int:
+    stmt = select(func.count()).select_from(OneTimeCode).where(
+        OneTimeCode.customer_id == customer_id, OneTimeCode.purpose == purpose, OneTimeCode.created_at >= since)
+    return session.exec(stmt).one()

@@ -17,6 +17,8 @@ from services.errors import ProblemError
 from services.schemas.common import CodeSent
 
 RESEND_AFTER = timedelta(seconds=60)
+# With 5 attempts a code, 10 codes a day bound a guesser to 50 tries in a million per day and purpose.
+DAILY_CODES = 10
 
 _REJECTIONS: dict[type[otp_codes.OtpRejected], tuple[int, str, str]] = {
     otp_codes.OtpWrong: (422, "验证码错误", "the code is wrong"),
@@ -51,6 +53,11 @@ def send_code(session: Session, settings: Settings, sms: SmsGateway, *, customer
     wait = wait_before_resend(session, customer_id=customer.id, purpose=purpose, now=now)
     if wait is not None:
         raise too_soon(wait)
+    if otp_codes.issued_since(session, customer_id=customer.id, purpose=purpose,
+                              since=now - timedelta(days=1)) >= DAILY_CODES:
+        raise ProblemError(429, "OTP_DAILY_LIMIT", "今日验证码次数已用完,请明天再试或到网点办理",
+                           f"at most {DAILY_CODES} codes a day for this action; try tomorrow or visit a branch",
+                           "mobile", headers={"Retry-After": "3600"})
     ttl = settings.otp_ttl_minutes
     ref, code = otp_codes.issue(session, customer_id=customer.id, purpose=purpose, ttl_minutes=ttl, now=now,
                                 secret=settings.jwt_secret)

@@ -103,3 +103,14 @@ def test_echo_is_off_unless_configured(client, engine, api_settings, monkeypatch
     customer = data.add_customer(engine)
     r = _request(client, customer.mobile)
     assert r.status_code == 202 and "dev_code" not in r.json()
+
+
+def test_codes_per_day_are_capped_so_guessing_stays_hopeless(client, engine):
+    customer = data.add_customer(engine)
+    with Session(engine) as s:
+        # Ten codes already sent today, each more than a minute ago.
+        for n in range(10):
+            s.add(OneTimeCode(ref=f"cap-{customer.id}-{n}", customer_id=customer.id, purpose="login", code_hash="x",
+                              expires_at=data.now(), created_at=data.now() - timedelta(minutes=2 + n)))
+        s.commit()
+    assert_problem(_request(client, customer.mobile), 429, "OTP_DAILY_LIMIT", "mobile")
