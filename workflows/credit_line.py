@@ -32,6 +32,14 @@ with workflow.unsafe.imports_passed_through():
 BEIJING = timezone(timedelta(hours=8))
 
 
+RECENT = 200
+
+
+def _update_id() -> str | None:
+    info = workflow.current_update_info()
+    return info.id if info else None
+
+
 @workflow.defn(name=names.CREDIT_LINE)
 class CreditLineWorkflow:
     @workflow.init
@@ -43,6 +51,7 @@ class CreditLineWorkflow:
         self._seq = inp.drawdown_seq
         self._pending: dict[str, Decimal] = {}
         self._drawdowns: list[str] = []
+        self._recent: dict[str, str] = dict(inp.recent_requests)
         self._dirty = True
 
     @workflow.run
@@ -72,7 +81,8 @@ class CreditLineWorkflow:
     def _carry_over(self) -> CreditLineInput:
         return self._in.model_copy(update={"drawn_total": self._drawn_total,
                                            "outstanding_principal": self._outstanding,
-                                           "drawdown_seq": self._seq, "status": self._status})
+                                           "drawdown_seq": self._seq, "status": self._status,
+                                           "recent_requests": dict(list(self._recent.items())[-RECENT:])})
 
     async def _save(self) -> None:
         self._dirty = False
@@ -88,11 +98,17 @@ class CreditLineWorkflow:
 
     @workflow.update(name=names.UPDATE_REQUEST_DRAWDOWN)
     async def request_drawdown(self, request: DrawdownRequest) -> DrawdownAccepted:
+        update_id = _update_id()
+        if update_id in self._recent:  # the same request again, after continue-as-new
+            note_no = self._recent[update_id]
+            return DrawdownAccepted(note_no=note_no, workflow_id=names.drawdown_workflow_id(note_no))
         self._seq += 1
         note_no = f"{self._in.line_no}-{self._seq:03d}"
         workflow_id = names.drawdown_workflow_id(note_no)
         self._pending[note_no] = request.amount
         self._drawdowns.append(note_no)
+        if update_id:
+            self._recent[update_id] = note_no
         await workflow.start_child_workflow(
             DrawdownWorkflow.run,
             DrawdownInput(line_id=self._in.line_id, line_no=self._in.line_no, note_no=note_no,
@@ -106,6 +122,8 @@ class CreditLineWorkflow:
 
     @request_drawdown.validator
     def _validate_drawdown(self, request: DrawdownRequest) -> None:
+        if _update_id() in self._recent:
+            return  # answered from memory by the handler, whatever the line looks like now
         product = self._in.product
         if self._status != "active":
             raise refuse("InvalidState", "额度当前不可用(已冻结或已到期)", f"the credit line is {self._status}")

@@ -188,6 +188,9 @@ class CreditLineInput(BaseModel):
     outstanding_principal: Decimal = Decimal("0")
     drawdown_seq: int = 0
     status: str = "active"
+    # Update id -> note number of recent drawdowns: Temporal dedupes update ids within one run only, so a
+    # retried request that arrives after continue-as-new must still find the drawdown it already made.
+    recent_requests: dict[str, str] = {}
 
 
 class DrawdownRequest(BaseModel):

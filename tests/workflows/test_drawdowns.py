@@ -17,8 +17,9 @@ from db.models import CreditLine, Customer, LoanNote
 from tests import factories
 from tests.workflows.support import running_worker, until, until_stage
 from workflows import names
+from workflows.credit_line import CreditLineWorkflow
 from workflows.loan_application import LoanApplicationWorkflow
-from workflows.messages import DrawdownAccepted, DrawdownRequest, SettleNoteInput, SignInput
+from workflows.messages import CreditLineInput, DrawdownAccepted, DrawdownRequest, SettleNoteInput, SignInput
 
 
 async def open_line(client, queue, engine, product, amount="50000") -> tuple[str, int]:
@@ -156,3 +157,26 @@ async def test_sms_the_gateway_refuses_never_stops_a_loan(dev_env, engine, setti
     finally:
         sms.clear_faults()
     assert line_no
+
+
+async def test_a_retried_drawdown_after_continue_as_new_makes_no_second_loan(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        line_no, customer_id = await open_line(client, queue, engine, product)
+        with Session(engine) as s:
+            saved = s.exec(select(CreditLine).where(CreditLine.line_no == line_no)).one()
+        # A run that continued as new: it carries the request ids of drawdowns made before.
+        carried = CreditLineInput(line_id=saved.id, line_no=line_no, customer_id=customer_id,
+                                  branch_code=saved.branch_code, product=product, amount=saved.amount,
+                                  revolving=True, expiry_date=saved.expiry_date, max_term_months=36,
+                                  drawdown_seq=1, recent_requests={"req-before": f"{line_no}-001"})
+        line = await client.start_workflow(CreditLineWorkflow.run, carried, id=f"{line_no}-continued", task_queue=queue)
+        request = DrawdownRequest(amount=Decimal("60000"), term_months=12, repayment_method="equal_installment",
+                                  requested_by="customer")  # over the limit: only a replay may pass
+        again = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, request, id="req-before",
+                                          result_type=DrawdownAccepted)
+        assert again.note_no == f"{line_no}-001"
+        state = await line.query(names.QUERY_STATE)
+        assert Decimal(state["pending"]) == 0 and state["drawdowns"] == []
+        await line.terminate("test over")
