@@ -3,6 +3,7 @@ in the imaging platform by SHA-256, and recorded with their template version and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.engine import Engine
@@ -25,6 +26,15 @@ from workflows.messages import DocumentRef, IssueContractsInput
 
 BP = Decimal("0.0001")
 GUARANTEE_PERIOD_MONTHS = 6
+PERSONAL_FIELDS = {"borrower", "guarantor", "guarantors", "borrower_name", "co_guarantors"}
+
+
+@dataclass(frozen=True)
+class _Draft:
+    kind: str
+    signer_id: int
+    slot: int | None
+    data: LoanContractData | GuaranteeContractData
 
 
 def _party(customer: Customer) -> Party:
@@ -48,43 +58,61 @@ class ContractActivities:
 
     @activity.defn
     def issue_contracts(self, request: IssueContractsInput) -> list[DocumentRef]:
-        """Render, store and record every contract of the application; a retry returns what was issued."""
-        with session_scope(self._engine) as session:
+        """Render, store and record every contract of the application; a retry returns what was issued.
+
+        Three phases, so no database write is held open while another connection writes (the imaging
+        and core-banking simulators have their own; SQLite, the embedded default, allows one writer):
+        read the terms, render and store the PDFs, then record everything in one transaction."""
+        slots_by_signer = {c: s for s, c in request.guarantor_slots.items()}
+        with Session(self._engine) as session:
             app = get_application(session, request.application_id)
             existing = documents_of(session, app.id)
             if existing:
-                slots = {c: s for s, c in request.guarantor_slots.items()}
-                return [_ref(d, slots.get(d.signer_customer_id) if d.kind == "guarantee_contract" else None)
+                return [_ref(d, slots_by_signer.get(d.signer_customer_id) if d.kind == "guarantee_contract" else None)
                         for d in existing]
-            borrower = get_customer(session, app.customer_id)
-            customer_no = borrower.customer_no
+            customer_no = get_customer(session, app.customer_id).customer_no
         account = self._cb.open_deposit_account(customer_no=customer_no)
+        with Session(self._engine) as session:
+            drafts = self._drafts(session, get_application(session, request.application_id), request, account)
+        stored = [(draft, self._store(draft)) for draft in drafts]
         with session_scope(self._engine) as session:
             app = get_application(session, request.application_id)
             borrower = get_customer(session, app.customer_id)
             borrower.settlement_account = account
             session.add(borrower)
-            loan = self._loan_data(session, app, borrower, request, account)
-            issued = [self._record(session, app, "loan_contract", loan.contract_no, borrower.id,
-                                   self._renderer.loan_contract(loan), loan, None)]
-            for slot, guarantor_id in sorted(request.guarantor_slots.items()):
-                guarantor = get_customer(session, guarantor_id)
-                others = [get_customer(session, c).name for s, c in request.guarantor_slots.items() if s != slot]
-                data = GuaranteeContractData(
-                    contract_no=f"{loan.contract_no}-G{slot}", loan_contract_no=loan.contract_no, signed_on=None,
-                    lender=loan.lender, guarantor=_party(guarantor), borrower_name=borrower.name,
-                    amount=loan.amount, term_months=loan.term_months, annual_rate=loan.annual_rate,
-                    line_expiry=loan.line_expiry, guarantee_period_months=GUARANTEE_PERIOD_MONTHS,
-                    co_guarantors=others, share=None,
-                    verify_url=f"{self._base}/v1/documents/{loan.contract_no}-G{slot}/verification")
-                issued.append(self._record(session, app, "guarantee_contract", data.contract_no, guarantor.id,
-                                           self._renderer.guarantee_contract(data), data, slot))
-            return issued
+            return [self._record(session, app, draft, rendered, sha) for draft, (rendered, sha) in stored]
+
+    def _drafts(self, session: Session, app: LoanApplication, request: IssueContractsInput,
+                account: str) -> list[_Draft]:
+        borrower = get_customer(session, app.customer_id)
+        loan = self._loan_data(session, app, borrower, request, account)
+        drafts = [_Draft("loan_contract", borrower.id, None, loan)]
+        for slot, guarantor_id in sorted(request.guarantor_slots.items()):
+            others = [get_customer(session, c).name for s, c in request.guarantor_slots.items() if s != slot]
+            contract_no = f"{loan.contract_no}-G{slot}"
+            drafts.append(_Draft("guarantee_contract", guarantor_id, slot, GuaranteeContractData(
+                contract_no=contract_no, loan_contract_no=loan.contract_no, signed_on=None, lender=loan.lender,
+                guarantor=_party(get_customer(session, guarantor_id)), borrower_name=borrower.name,
+                amount=loan.amount, term_months=loan.term_months, annual_rate=loan.annual_rate,
+                line_expiry=loan.line_expiry, guarantee_period_months=GUARANTEE_PERIOD_MONTHS,
+                co_guarantors=others, share=None, verify_url=f"{self._base}/v1/documents/{contract_no}/verification")))
+        return drafts
+
+    def _store(self, draft: _Draft) -> tuple[RenderedDocument, str]:
+        if isinstance(draft.data, LoanContractData):
+            rendered = self._renderer.loan_contract(draft.data)
+        else:
+            rendered = self._renderer.guarantee_contract(draft.data)
+        return rendered, self._imaging.put(rendered.pdf, content_type="application/pdf")
 
     def _loan_data(self, session: Session, app: LoanApplication, borrower: Customer, request: IssueContractsInput,
                    account: str) -> LoanContractData:
         branch, cooperative = lender_branches(session, app.branch_code)
-        lpr_date, lpr = pricing.lpr_on(app.created_at.date(), "1Y")
+        if request.price is not None:
+            lpr_date, lpr, tenor = request.price.lpr_date, request.price.lpr, request.price.lpr_tenor
+        else:
+            lpr_date, lpr = pricing.lpr_on(business_today(), "1Y")
+            tenor = "1Y"
         contract_no = "HT" + app.app_no[2:]
         today = business_today()
         return LoanContractData(
@@ -92,7 +120,7 @@ class ContractActivities:
             lender=Lender(cooperative_name=cooperative.name, branch_name=branch.name,
                           address=branch.address or cooperative.address or branch.name),
             borrower=_party(borrower), amount=request.approved_amount, term_months=app.term_months,
-            repayment_method=app.repayment_method, purpose=app.purpose, lpr=lpr, lpr_tenor="1Y", lpr_date=lpr_date,
+            repayment_method=app.repayment_method, purpose=app.purpose, lpr=lpr, lpr_tenor=tenor, lpr_date=lpr_date,
             # The rate may have been clamped to the product's floor or cap: print the spread that adds up.
             spread_bp=int((request.annual_rate - lpr) / BP), repricing="fixed", annual_rate=request.annual_rate,
             guarantee_type=app.guarantee_type,
@@ -100,18 +128,16 @@ class ContractActivities:
             line_expiry=add_months(today, request.line_validity_months), revolving=request.revolving, disbursement_account=account,
             verify_url=f"{self._base}/v1/documents/{contract_no}/verification")
 
-    def _record(self, session: Session, app: LoanApplication, kind: str, doc_no: str, signer_id: int,
-                rendered: RenderedDocument, data: LoanContractData | GuaranteeContractData,
-                slot: int | None) -> DocumentRef:
-        sha = self._imaging.put(rendered.pdf, content_type="application/pdf")
-        # The snapshot keeps the terms, not the personal data: that stays in `customer`.
-        snapshot = data.model_dump(mode="json", exclude={"borrower", "guarantor", "guarantors"})
-        doc = Document(doc_no=doc_no, application_id=app.id, kind=kind, signer_customer_id=signer_id,
-                       template_version=rendered.template_version, sha256=sha, data_snapshot=snapshot,
-                       created_at=utcnow())
+    def _record(self, session: Session, app: LoanApplication, draft: _Draft, rendered: RenderedDocument,
+                sha: str) -> DocumentRef:
+        # The snapshot keeps the terms, not the personal data: names and IDs stay in `customer`.
+        snapshot = draft.data.model_dump(mode="json", exclude=PERSONAL_FIELDS)
+        doc = Document(doc_no=draft.data.contract_no, application_id=app.id, kind=draft.kind,
+                       signer_customer_id=draft.signer_id, template_version=rendered.template_version, sha256=sha,
+                       data_snapshot=snapshot, created_at=utcnow())
         session.add(doc)
         session.flush()
-        return _ref(doc, slot)
+        return _ref(doc, draft.slot)
 
     @activity.defn
     def void_documents(self, application_id: int) -> int:

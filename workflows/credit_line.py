@@ -56,7 +56,8 @@ class CreditLineWorkflow:
 
     @workflow.run
     async def run(self, inp: CreditLineInput) -> CreditLineState:
-        expires_at = datetime.combine(inp.expiry_date, time(0), tzinfo=BEIJING)
+        # The line runs through its expiry date (Beijing time), as the contract says.
+        expires_at = datetime.combine(inp.expiry_date + timedelta(days=1), time(0), tzinfo=BEIJING)
         while True:
             remaining = expires_at - workflow.now()
             if remaining <= timedelta(0):
@@ -138,7 +139,7 @@ class CreditLineWorkflow:
         today = workflow.now().astimezone(BEIJING).date()
         if add_months(today, request.term_months) > self._in.expiry_date:
             raise refuse("TermBeyondLine", "借款到期日不得晚于额度到期日", "the loan would mature after the line expires")
-        if request.repayment_method not in product.repayment_methods:
+        if request.repayment_method not in (self._in.repayment_methods or product.repayment_methods):
             raise refuse("RepaymentMethod", "本产品不支持该还款方式", "repayment method not offered")
         if request.repayment_method == "bullet" and request.term_months > product.bullet_max_months:
             raise refuse("BulletTooLong", "利随本清贷款期限不得超过一年", "bullet loans are at most 1 year")

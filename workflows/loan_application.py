@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lines import CreditLineActivities
     from activities.signing import SigningActivities
     from domain.money import amount_band
+    from domain.pricing import PriceBreakdown
     from workflows import names, policies
     from workflows import search_attributes as sa
     from workflows.credit_line import CreditLineWorkflow
@@ -80,6 +81,7 @@ class LoanApplicationWorkflow:
         self._children: dict[int, ChildWorkflowHandle] = {}
         self._replacements: dict[int, int] = {}
         self._closing = False
+        self._price: PriceBreakdown | None = None
 
     # ---- the flow ----------------------------------------------------------------------------
 
@@ -134,7 +136,7 @@ class LoanApplicationWorkflow:
             IssueContractsInput(application_id=inp.application_id, approved_amount=approved_amount,
                                 annual_rate=self._state.annual_rate,
                                 line_validity_months=inp.product.line_validity_months,
-                                revolving=inp.product.revolving,
+                                revolving=inp.product.revolving, price=self._price,
                                 guarantor_slots={s.slot: s.guarantor_customer_id for s in self._current_slots()}),
             **policies.DOCUMENTS.kwargs())
         self._state.documents = documents
@@ -156,14 +158,15 @@ class LoanApplicationWorkflow:
             ActivateLineInput(application_id=inp.application_id, approved_amount=approved_amount,
                               annual_rate=self._state.annual_rate, revolving=inp.product.revolving,
                               validity_months=inp.product.line_validity_months,
-                              max_term_months=inp.product.max_term_months),
+                              # The contract caps each drawdown at the applied term, with its repayment method.
+                              max_term_months=inp.term_months),
             **policies.DB_WRITE.kwargs())
         await workflow.start_child_workflow(
             CreditLineWorkflow.run,
             CreditLineInput(line_id=line.line_id, line_no=line.line_no, customer_id=inp.customer_id,
                             branch_code=inp.branch_code, product=inp.product, amount=line.amount,
                             revolving=line.revolving, expiry_date=line.expiry_date,
-                            max_term_months=line.max_term_months),
+                            max_term_months=line.max_term_months, repayment_methods=[inp.repayment_method]),
             id=line.workflow_id,
             # The line outlives the application by years.
             parent_close_policy=ParentClosePolicy.ABANDON)
@@ -184,6 +187,7 @@ class LoanApplicationWorkflow:
                 **policies.RATING.kwargs())
             self._state.grade, self._state.credit_limit = review.grade, review.credit_limit
             self._state.annual_rate = review.price.annual_rate if review.price else None
+            self._price = review.price
             if review.decision == "reject":
                 await self._end("rejected", "rejected", review.reason_codes, "rejected")
                 return None

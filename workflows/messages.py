@@ -188,6 +188,7 @@ class CreditLineInput(BaseModel):
     outstanding_principal: Decimal = Decimal("0")
     drawdown_seq: int = 0
     status: str = "active"
+    repayment_methods: list[str] = Field(default_factory=list, description="as the contract says; empty: the product's")
     # Update id -> note number of recent drawdowns: Temporal dedupes update ids within one run only, so a
     # retried request that arrives after continue-as-new must still find the drawdown it already made.
     recent_requests: dict[str, str] = {}
@@ -307,6 +308,7 @@ class IssueContractsInput(BaseModel):
     annual_rate: Decimal
     line_validity_months: int
     revolving: bool
+    price: PriceBreakdown | None = Field(default=None, description="the review's price: the LPR the contract prints")
     guarantor_slots: dict[int, int] = Field(default_factory=dict, description="slot -> guarantor customer id")
 
 

@@ -56,8 +56,9 @@ async def test_validator_guards_the_limit_and_unknown_outcomes_post_once(dev_env
         assert await refusal(line, "50000.01") == "LimitExceeded"
         assert await refusal(line, "100.005") == "AmountInvalid"
         assert await refusal(line, "-5") == "AmountInvalid"
-        assert await refusal(line, "5000", term=37) == "TermOutOfRange"
-        assert await refusal(line, "5000", term=24, method="bullet") == "BulletTooLong"
+        # The contract allows drawdowns of up to the applied 12 months, repaid as it says (等额本息).
+        assert await refusal(line, "5000", term=13) == "TermOutOfRange"
+        assert await refusal(line, "5000", term=6, method="equal_principal") == "RepaymentMethod"
 
         # The core banking call commits, then times out: the retry must find the posting, not post again.
         bank.inject_fault(operation="disburse", kind="timeout_after_commit", times=1)

@@ -61,7 +61,7 @@ async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_
     try:
         line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
         accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
-            amount=Decimal("25000"), term_months=6, repayment_method="equal_principal", requested_by="customer"),
+            amount=Decimal("25000"), term_months=6, repayment_method="equal_installment", requested_by="customer"),
             result_type=DrawdownAccepted)
         await until(lambda: bank.count_postings(kind="disbursement", reference=accepted.note_no) == 1, timeout=60)
     finally:
