@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from adapters.ca.port import SignatureAuthority
 from adapters.imaging.port import ImageStore
 from adapters.sms.port import SmsGateway
 from api.runtime import Runtime
@@ -65,6 +66,10 @@ def get_imaging(runtime: RuntimeDep) -> ImageStore:
     return runtime.imaging
 
 
+def get_ca(runtime: RuntimeDep) -> SignatureAuthority:
+    return runtime.ca
+
+
 def get_ledger(runtime: RuntimeDep) -> Ledger:
     return runtime.ledger
 
@@ -77,6 +82,7 @@ SmsDep = Annotated[SmsGateway, Depends(get_sms)]
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 ImagingDep = Annotated[ImageStore, Depends(get_imaging)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+CaDep = Annotated[SignatureAuthority, Depends(get_ca)]
 ThrottleDep = Annotated[Throttle, Depends(get_otp_throttle)]
 
 _bearer = HTTPBearer(auto_error=False, description="access_token from /v1/auth/staff/login or /v1/auth/otp/verify")

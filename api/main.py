@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from adapters.ca.simulator import CaSimulator
 from adapters.core_banking.simulator import CoreBankingSimulator
 from adapters.imaging.simulator import ImagingSimulator
 from adapters.sms.simulator import SmsSimulator
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sms = SmsSimulator(engine)
         app.state.runtime = Runtime(
             settings=settings, engine=engine, workflows=TemporalGateway(client, task_queue=settings.task_queue),
-            sms=sms, outbox=sms, imaging=ImagingSimulator(engine), ledger=CoreBankingSimulator(engine),
+            sms=sms, outbox=sms, imaging=ImagingSimulator(engine), ca=CaSimulator(engine), ledger=CoreBankingSimulator(engine),
             otp_throttle=Throttle(RESEND_AFTER))
         try:
             yield

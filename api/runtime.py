@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from adapters.ca.port import SignatureAuthority
 from adapters.imaging.port import ImageStore
 from adapters.sms.port import SmsGateway
 from config.settings import Settings
@@ -22,5 +23,6 @@ class Runtime:
     sms: SmsGateway
     outbox: Outbox
     imaging: ImageStore
+    ca: SignatureAuthority
     ledger: Ledger
     otp_throttle: Throttle

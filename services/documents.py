@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from adapters.ca.port import SignatureAuthority
 from adapters.errors import AdapterUnavailable
 from adapters.imaging.port import ImageStore
 from adapters.sms.port import SmsGateway
@@ -120,3 +121,30 @@ async def sign(session: Session, workflows: WorkflowGateway, settings: Settings,
     # The code is spent only once the signature was taken.
     await in_thread(session.commit)
     return result
+
+
+class Verification(BaseModel):
+    """What anyone holding the paper or the PDF may learn by scanning its QR code: no personal data."""
+
+    doc_no: str
+    kind: str
+    template_version: str
+    status: str = Field(description="issued | signed | void")
+    sha256: str = Field(description="SHA-256 of the issued PDF: a copy whose hash differs has been altered")
+    issued_at: datetime
+    signed_at: datetime | None
+    signature_valid: bool | None = Field(description="the CA's signature checks against this hash; null if unsigned")
+    signature_problem: str | None = None
+
+
+def verification(session: Session, ca: SignatureAuthority, doc_no: str) -> Verification:
+    doc = documents.by_no(session, doc_no)
+    if doc is None:
+        raise not_found("DOCUMENT", "未找到该文件,请核对编号", "no document with this number", "doc_no")
+    valid, problem = None, None
+    if doc.signature_id:
+        checked = ca.verify(signature_id=doc.signature_id, document_sha256=doc.sha256)
+        valid, problem = checked.valid, (checked.reason or None)
+    return Verification(doc_no=doc.doc_no, kind=doc.kind, template_version=doc.template_version, status=doc.status,
+                        sha256=doc.sha256, issued_at=doc.created_at, signed_at=doc.signed_at,
+                        signature_valid=valid, signature_problem=None if valid else problem)

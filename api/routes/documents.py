@@ -7,7 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import CurrentUser, ImagingDep, ManagerOrCustomer, SessionDep, SettingsDep, SmsDep, WorkflowsDep
+from api.deps import (
+    CaDep,
+    CurrentUser,
+    ImagingDep,
+    ManagerOrCustomer,
+    SessionDep,
+    SettingsDep,
+    SmsDep,
+    WorkflowsDep,
+)
 from api.errors import responses
 from api.idempotency import IdempotencyDep
 from services import documents
@@ -22,6 +31,13 @@ DocNo = Annotated[str, Path(max_length=40)]
 @router.get("/{doc_no}", response_model=DocumentView, responses=responses(404))
 def meta(doc_no: DocNo, user: CurrentUser, session: SessionDep) -> DocumentView:
     return documents.meta(session, user, doc_no)
+
+
+@router.get("/{doc_no}/verification", response_model=documents.Verification, responses=responses(404))
+def verification(doc_no: DocNo, session: SessionDep, ca: CaDep) -> documents.Verification:
+    """Public, for the QR code printed on every contract: its status, hash and whether its signature holds.
+    Anyone with the paper may check it, so it says nothing about the parties."""
+    return documents.verification(session, ca, doc_no)
 
 
 @router.get("/{doc_no}/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}},

@@ -4,6 +4,7 @@ confirms by SMS code, the guarantor consents, everyone signs, the line opens, mo
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import re
 import uuid
@@ -121,6 +122,12 @@ async def test_guaranteed_loan_from_tablet_to_ledger(product_stack, dev_env, e2e
         sign_code = ok(await http.post(f"/v1/documents/{contract['doc_no']}/signing-code", headers=borrower), 202)
         ok(await http.post(f"/v1/documents/{contract['doc_no']}/sign", json={"code": sign_code["dev_code"]},
                            headers={**borrower, **key()}))
+        # Anyone scanning the contract's QR code (no login) sees that it is signed and unaltered, not who signed.
+        check = await http.get(f"/v1/documents/{contract['doc_no']}/verification")
+        verified = ok(check)
+        assert verified["status"] == "signed" and verified["signature_valid"] is True
+        assert verified["sha256"] == hashlib.sha256(pdf.content).hexdigest()
+        assert BORROWER.name not in check.text and BORROWER.mobile not in check.text
         invitation = (await poll(invitations, lambda rows: rows and rows[0]["documents"]))[0]
         guarantee_doc = invitation["documents"][0]["doc_no"]
         sign_code = ok(await http.post(f"/v1/documents/{guarantee_doc}/signing-code", headers=guarantor), 202)
