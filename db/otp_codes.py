@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from db.models import OneTimeCode
 
@@ -70,9 +70,10 @@ def verify(session: Session, *, customer_id: int, purpose: str, code: str, now: 
            max_attempts: int) -> str:
     """Accept the newest code for (customer, purpose) and return its ref, or raise an OtpRejected.
 
-    A wrong guess is committed at once, so the caller's rollback cannot erase it. A right one is only
-    marked consumed (flushed, row locked): the caller commits once the action it authorises succeeded,
-    so a refused or unreachable workflow leaves the code usable for the retry.
+    A wrong guess is committed at once, so the caller's rollback cannot erase it. A right one is
+    consumed by a compare-and-set and committed too, so two requests can never spend one code and no
+    write lock is held while the caller acts (SQLite has one writer for the whole database). If the
+    action it authorises is refused or cannot be delivered, the caller `release`s the code for a retry.
     """
     row = latest(session, customer_id=customer_id, purpose=purpose, lock=True)
     if row is None:
@@ -88,10 +89,18 @@ def verify(session: Session, *, customer_id: int, purpose: str, code: str, now: 
         session.add(row)
         session.commit()
         raise OtpTooManyAttempts() if row.attempts >= max_attempts else OtpWrong()
-    row.consumed_at = now
-    session.add(row)
-    session.flush()
+    spent = session.exec(update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.consumed_at.is_(None))
+                         .values(consumed_at=now)).rowcount
+    session.commit()
+    if not spent:
+        raise OtpUsed()  # a concurrent request with the same code got there first
     return row.ref
+
+
+def release(session: Session, ref: str) -> None:
+    """Make a spent code usable again: the action it authorised did not happen."""
+    session.exec(update(OneTimeCode).where(OneTimeCode.ref == ref).values(consumed_at=None))
+    session.commit()
 
 
 def withdraw(session: Session, ref: str) -> None:

@@ -50,11 +50,13 @@ async def confirm(session: Session, workflows: WorkflowGateway, settings: Settin
     app = await in_thread(visible, session, principal, app_no)
     ref = await in_thread(otp.check_code, session, settings, customer_id=app.customer_id,
                           purpose=confirm_purpose(app.app_no), code=body.code, now=now)
-    result = await send_update(workflows, app, names.UPDATE_CONFIRM,
-                           ConfirmInput(customer_id=app.customer_id, otp_ref=ref), update_id)
-    # The code is spent only now that the workflow took the confirmation.
-    await in_thread(session.commit)
-    return result
+    try:
+        return await send_update(workflows, app, names.UPDATE_CONFIRM,
+                                 ConfirmInput(customer_id=app.customer_id, otp_ref=ref), update_id)
+    except BaseException:
+        # The workflow did not take the confirmation: the customer may use the same code again.
+        await in_thread(otp.release_code, session, ref)
+        raise
 
 
 def resend_confirmation_code(session: Session, settings: Settings, sms: SmsGateway, principal: Principal,

@@ -110,16 +110,19 @@ async def sign(session: Session, workflows: WorkflowGateway, settings: Settings,
                           purpose=sign_purpose(doc.doc_no), code=body.code, now=now)
     assert doc.id is not None
     request = SignInput(document_id=doc.id, signer_customer_id=doc.signer_customer_id, otp_ref=ref)
-    if doc.kind == "loan_contract":
-        state = await workflows.update(workflow_id, names.UPDATE_SIGN, request, result_type=ApplicationState,
-                                       update_id=update_id)
-        result = SignResult(doc_no=doc.doc_no, kind=doc.kind, application=state)
-    else:
-        g_state = await workflows.update(workflow_id, names.UPDATE_GUARANTOR_SIGN, request, result_type=GuarantorState,
-                                         update_id=update_id)
-        result = SignResult(doc_no=doc.doc_no, kind=doc.kind, guarantee=g_state)
-    # The code is spent only once the signature was taken.
-    await in_thread(session.commit)
+    try:
+        if doc.kind == "loan_contract":
+            state = await workflows.update(workflow_id, names.UPDATE_SIGN, request, result_type=ApplicationState,
+                                           update_id=update_id)
+            result = SignResult(doc_no=doc.doc_no, kind=doc.kind, application=state)
+        else:
+            g_state = await workflows.update(workflow_id, names.UPDATE_GUARANTOR_SIGN, request,
+                                             result_type=GuarantorState, update_id=update_id)
+            result = SignResult(doc_no=doc.doc_no, kind=doc.kind, guarantee=g_state)
+    except BaseException:
+        # No signature was taken: the code stays usable for a retry.
+        await in_thread(otp.release_code, session, ref)
+        raise
     return result
 
 

@@ -85,10 +85,15 @@ def _deliver(session: Session, sms: SmsGateway, *, ref: str, mobile: str, templa
 
 def check_code(session: Session, settings: Settings, *, customer_id: int, purpose: str, code: str,
                now: datetime) -> str:
-    """The code's ref, or a problem naming the `code` field. The caller commits once its action succeeded."""
+    """The code's ref (the code is now spent), or a problem naming the `code` field. A caller whose action
+    then fails gives the code back with `release_code`."""
     try:
         return otp_codes.verify(session, customer_id=customer_id, purpose=purpose, code=code, now=now,
                                 secret=settings.jwt_secret, max_attempts=settings.otp_max_attempts)
     except otp_codes.OtpRejected as exc:
         status, zh, en = _REJECTIONS.get(type(exc), (422, "验证码无效", "the code is not valid"))
         raise ProblemError(status, exc.code, zh, en, "code") from exc
+
+
+def release_code(session: Session, ref: str) -> None:
+    otp_codes.release(session, ref)

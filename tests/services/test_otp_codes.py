@@ -73,12 +73,16 @@ def test_wrong_guesses_are_counted_even_though_the_caller_rolls_back(engine, cus
         _verify(engine, customer, code)
 
 
-def test_an_uncommitted_success_leaves_the_code_usable(engine, customer):
+def test_a_right_code_is_spent_at_once_and_released_when_its_action_fails(engine, customer):
     ref, code = _issue(engine, customer)
     with Session(engine) as s:
         otp_codes.verify(s, customer_id=customer.id, purpose="login", code=code, now=data.now(), secret=SECRET,
                          max_attempts=3)
-        s.rollback()
+        s.rollback()  # nothing left to roll back: a second request cannot spend the same code meanwhile
+    with pytest.raises(otp_codes.OtpUsed):
+        _verify(engine, customer, code)
+    with Session(engine) as s:
+        otp_codes.release(s, ref)  # the signature or confirmation it authorised did not happen
     assert _verify(engine, customer, code) == ref
 
 
