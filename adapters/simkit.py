@@ -46,7 +46,7 @@ def insert_ignore(session: Session, table: type[SQLModel], **values: Any) -> Non
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
-        raise NotImplementedError(f"simulators support PostgreSQL and SQLite, not {dialect}")
+        raise ValueError(f"simulators support PostgreSQL and SQLite, not {dialect}")
     session.exec(insert(table).values(**values).on_conflict_do_nothing())
 
 
