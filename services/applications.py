@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 
 from config.settings import Settings
 from db.models import Customer, LoanApplication
-from db.repositories import applications, catalogue, customers
+from db.repositories import applications, catalogue, customers, staff
 from domain.money import amount_band
 from domain.products import ProductTerms
 from services import customers as customer_service
@@ -95,6 +95,7 @@ def _prepare(session: Session, principal: Principal, body: ApplicationIn, *, now
         guarantee_type=app.guarantee_type,  # type: ignore[arg-type]
         channel=app.channel,  # type: ignore[arg-type]
         branch_code=app.branch_code, escalation_branch_code=branch.parent_code if branch else None,
+        branch_approval_limit=staff.highest_authority(session, app.branch_code),
         initiator_staff_id=app.initiator_staff_id, guarantor_customer_ids=[g.id for g in guarantors if g.id])
     attributes = TypedSearchAttributes([
         SearchAttributePair(sa.STAGE, "submitted"), SearchAttributePair(sa.BRANCH, app.branch_code),

@@ -219,7 +219,11 @@ class LoanApplicationWorkflow:
     async def _human_approval(self, review: ReviewResult) -> ApprovalDecisionInput | None:
         self._decision = None
         branches = [self._in.branch_code] + ([self._in.escalation_branch_code] if self._in.escalation_branch_code else [])
-        for level in range(MAX_ESCALATIONS + 1):
+        limit = self._in.branch_approval_limit
+        # Beyond every branch approver's authority: straight to the county, not after a day in a queue
+        # nobody there may clear.
+        first = 1 if limit is not None and self._in.amount > limit and len(branches) > 1 else 0
+        for level in range(first, MAX_ESCALATIONS + 1):
             self._state.escalation_level = level
             self._state.assignee = f"approver@{branches[min(level, len(branches) - 1)]}"
             self._state.sla_due_at = workflow.now() + timedelta(hours=self._in.product.approval_sla_hours)

@@ -31,6 +31,8 @@ class LoanApplicationInput(BaseModel):
     channel: Literal["self_service", "staff_proxy", "whitelist"]
     branch_code: str
     escalation_branch_code: str | None = Field(default=None, description="county branch that takes overdue approvals")
+    branch_approval_limit: Decimal | None = Field(
+        default=None, description="the most the branch's approvers may approve: above it, the county decides")
     initiator_staff_id: int | None = None
     guarantor_customer_ids: list[int] = []
 

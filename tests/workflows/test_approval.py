@@ -102,3 +102,17 @@ async def test_unconfirmed_proxy_application_expires(ts_env, engine, settings):
                                              id=row.workflow_id, task_queue=queue)
         result = await handle.result()  # time skips past the confirmation deadline
     assert (result.status, result.reason_codes) == ("expired", ["CUSTOMER_DID_NOT_CONFIRM"])
+
+
+async def test_an_amount_beyond_every_branch_approver_goes_straight_to_the_county(ts_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    borrower = factories.customer(engine)
+    row = factories.application(engine, borrower, amount="150000")
+    loan = factories.loan_input(row, product).model_copy(update={"branch_approval_limit": Decimal("100000")})
+    client = ts_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, loan, id=row.workflow_id, task_queue=queue)
+        state = await until_stage(handle, "awaiting_approval")
+        assert (state["assignee"], state["escalation_level"]) == (f"approver@{factories.COUNTY}", 1)
+        assert "AMOUNT_OVER_AUTO_LIMIT" in state["reason_codes"]
+        await handle.terminate("test over")
