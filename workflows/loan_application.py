@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -100,6 +101,15 @@ class LoanApplicationWorkflow:
             assert isinstance(stop, CancelInput)
             return await self._end("cancelled", "cancelled", [stop.reason_code], "cancelled",
                                    actor=f"staff:{stop.staff_id}")
+        except ActivityError as err:
+            # A step failed for good (retries spent, or a non-retryable error nobody expected): close the
+            # read model, so the application neither looks alive nor blocks the customer's next one, and
+            # let the workflow fail for ops to see in the UI.
+            if self._state.status in ("open", "approved") and not self._closing:
+                self._closing = True
+                await self._stage("failed", status="failed", reasons=["STEP_FAILED"],
+                                  detail={"error": type(err.cause).__name__ if err.cause else "ActivityError"})
+            raise
 
     async def _flow(self, inp: LoanApplicationInput) -> LoanApplicationResult:
         await self._stage("submitted", actor=self._initiator())

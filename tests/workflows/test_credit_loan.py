@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlmodel import Session, select
+from temporalio import activity
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
 from adapters.core_banking.simulator import CoreBankingSimulator
 from db.models import ApplicationEvent, CreditLine, Document, LoanApplication, LoanNote, ScheduleInstallment
@@ -70,3 +74,24 @@ def _line_saved(engine, line_no: str) -> bool:
     with Session(engine) as s:
         line = s.exec(select(CreditLine).where(CreditLine.line_no == line_no)).one()
         return line.outstanding_principal == Decimal("20000.00")
+
+
+async def test_a_step_that_fails_for_good_closes_the_application(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    borrower = factories.customer(engine)
+    row = factories.application(engine, borrower)
+
+    @activity.defn(name="review")
+    def review_broken(ref) -> None:
+        raise ApplicationError("rating model missing", type="Unexpected", non_retryable=True)
+
+    client = dev_env.client
+    async with running_worker(client, engine, settings, replace={"review": review_broken}) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
+                                             id=row.workflow_id, task_queue=queue)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    with Session(engine) as s:
+        app = s.get(LoanApplication, row.id)
+        # Not left "open": the customer's next application is not refused as a duplicate.
+        assert (app.stage, app.status, app.reason_codes) == ("failed", "failed", ["STEP_FAILED"])
