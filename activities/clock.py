@@ -1,11 +1,10 @@
-"""The business clock for activities: cooperatives keep Beijing time."""
+"""The clock for activities: aware UTC instants for rows, and today's business (Beijing) date."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+from domain.business_time import business_date
 
 
 def utcnow() -> datetime:
@@ -13,4 +12,4 @@ def utcnow() -> datetime:
 
 
 def business_today() -> date:
-    return datetime.now(BEIJING).date()
+    return business_date(utcnow())

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db.models import Branch, Document
+from db.repositories import applications
 
 
-def documents_of(session: Session, application_id: int, *, include_void: bool = False) -> list[Document]:
-    stmt = select(Document).where(Document.application_id == application_id)
-    if not include_void:
-        stmt = stmt.where(Document.status != "void")
-    return list(session.exec(stmt.order_by(Document.id)).all())
+def documents_of(session: Session, application_id: int) -> list[Document]:
+    """The application's documents that still count (not voided), oldest first."""
+    return [d for d in applications.documents(session, application_id) if d.status != "void"]
 
 
 def lender_branches(session: Session, branch_code: str) -> tuple[Branch, Branch]:

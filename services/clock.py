@@ -1,16 +1,13 @@
-"""The services' clock: aware UTC instants for rows, and the Beijing business date for numbering."""
+"""The services' clock: aware UTC instants for rows; the business date comes from domain.business_time."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+from domain.business_time import BEIJING, business_date
+
+__all__ = ["BEIJING", "business_date", "utcnow"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def business_date(at: datetime) -> date:
-    return at.astimezone(BEIJING).date()

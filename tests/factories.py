@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
-from stdnum.cn import ric
 
+from db import seed
 from db.engine import session_scope
 from db.models import Branch, Customer, LoanApplication, Product, StaffUser
 from domain.products import ProductTerms, nongedai_default
@@ -23,9 +23,7 @@ _hash = PasswordHasher(time_cost=1, memory_cost=1024).hash(PASSWORD)
 
 
 def resident_id(region: str = "350322", born: date = date(1985, 6, 15)) -> str:
-    n = next(_seq)
-    body = f"{region}{born:%Y%m%d}{n % 1000:03d}"
-    return body + ric.calc_check_digit(body + "0")  # it ignores the last character
+    return seed.resident_id(region, born, next(_seq) % 1000)
 
 
 def ensure_reference_data(engine: Engine) -> ProductTerms:
@@ -66,7 +64,8 @@ def customer(engine: Engine, *, income: str = "120000", assets: str = "600000", 
 
 def application(engine: Engine, borrower: Customer, *, amount: str = "50000", term_months: int = 12,
                 method: str = "equal_installment", guarantee_type: str = "credit", channel: str = "self_service",
-                initiator: StaffUser | None = None) -> LoanApplication:
+                initiator: StaffUser | None = None, number: int | None = None) -> LoanApplication:
+    """`number` overrides the row id in the app_no, for a second database on the same Temporal server."""
     now = datetime.now(UTC)
     with session_scope(engine) as s:
         row = LoanApplication(app_no=f"TMP{next(_seq)}", workflow_id=f"tmp-{next(_seq)}", customer_id=borrower.id,
@@ -76,7 +75,7 @@ def application(engine: Engine, borrower: Customer, *, amount: str = "50000", te
                               initiator_staff_id=initiator.id if initiator else None, created_at=now, updated_at=now)
         s.add(row)
         s.flush()
-        row.app_no = f"LA{now:%Y%m%d}{row.id:06d}"
+        row.app_no = f"LA{now:%Y%m%d}{number or row.id:06d}"
         row.workflow_id = application_workflow_id(row.app_no)
         s.add(row)
     return row

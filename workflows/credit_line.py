@@ -4,7 +4,7 @@ by continuing as new whenever Temporal suggests it and nothing is in flight."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
@@ -12,6 +12,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.lines import CreditLineActivities
+    from domain.business_time import BEIJING, business_date
     from domain.money import is_whole_fen
     from domain.schedule import add_months
     from workflows import names, policies
@@ -28,8 +29,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.refuse import refuse
 
-# China keeps no daylight saving: a fixed +08:00 is exact, and zoneinfo is restricted in the sandbox.
-BEIJING = timezone(timedelta(hours=8))
 
 
 RECENT = 200
@@ -136,7 +135,7 @@ class CreditLineWorkflow:
             raise refuse("LimitExceeded", f"超出可用额度{self._available():,.2f}元", "amount exceeds the available limit")
         if not 1 <= request.term_months <= self._in.max_term_months:
             raise refuse("TermOutOfRange", f"期限须在1至{self._in.max_term_months}个月之间", "term outside the line's bounds")
-        today = workflow.now().astimezone(BEIJING).date()
+        today = business_date(workflow.now())
         if add_months(today, request.term_months) > self._in.expiry_date:
             raise refuse("TermBeyondLine", "借款到期日不得晚于额度到期日", "the loan would mature after the line expires")
         if request.repayment_method not in (self._in.repayment_methods or product.repayment_methods):

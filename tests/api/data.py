@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from stdnum.cn import ric
 
 from config.settings import Settings
+from db import seed
 from db.engine import session_scope
 from db.models import Branch, CreditLine, Customer, Document, Guarantee, LoanApplication, StaffUser
 from services import tokens
@@ -30,8 +31,7 @@ def now() -> datetime:
 
 def resident_id() -> str:
     n = next(_seq)
-    body = f"350102{date(1985, 1, 1) + timedelta(days=n):%Y%m%d}{n % 1000:03d}"
-    return body + ric.calc_check_digit(body + "0")
+    return seed.resident_id("350102", date(1985, 1, 1) + timedelta(days=n), n % 1000)
 
 
 def mobile() -> str:

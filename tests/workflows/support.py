@@ -64,3 +64,8 @@ async def until_stage(handle: WorkflowHandle, *stages: str, timeout: float = 30.
         return await until(check, timeout=timeout)
     except AssertionError:
         raise AssertionError(f"{handle.id} never reached {stages}; last state {seen}") from None
+
+
+async def has_contract(guarantor_handle: WorkflowHandle) -> bool:
+    """The guarantor workflow has been told its guarantee contract is ready to sign."""
+    return (await guarantor_handle.query(names.QUERY_STATE))["document_id"] is not None

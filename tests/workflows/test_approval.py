@@ -11,7 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from db.models import LoanApplication
 from tests import factories
-from tests.workflows.support import running_worker, until_stage
+from tests.workflows.support import running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.messages import ApprovalDecisionInput, SupplyInfoInput
@@ -50,9 +50,7 @@ async def test_manual_review_escalates_after_sla_and_checks_authority(ts_env, en
 
         # Nobody decides within the SLA: the application moves up to the county branch.
         await ts_env.sleep(timedelta(hours=product.approval_sla_hours, minutes=1))
-        state = await until_stage(handle, "awaiting_approval")
-        while state["escalation_level"] < 1:
-            state = await handle.query(names.QUERY_STATE)
+        state = await until(lambda: _escalated(handle))
         assert state["assignee"] == f"approver@{factories.COUNTY}"
         assert await refused(handle, decision(branch_approver)) == "NotAssignee"
         assert await refused(handle, decision(county_approver)) == "AuthorityExceeded"
@@ -116,3 +114,8 @@ async def test_an_amount_beyond_every_branch_approver_goes_straight_to_the_count
         assert (state["assignee"], state["escalation_level"]) == (f"approver@{factories.COUNTY}", 1)
         assert "AMOUNT_OVER_AUTO_LIMIT" in state["reason_codes"]
         await handle.terminate("test over")
+
+
+async def _escalated(handle):
+    state = await handle.query(names.QUERY_STATE)
+    return state if state["stage"] == "awaiting_approval" and state["escalation_level"] >= 1 else None

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from db.models import Document, Guarantee
 from tests import factories
 from tests.workflows import histories
-from tests.workflows.support import running_worker, until, until_stage
+from tests.workflows.support import has_contract, running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.messages import ConsentInput, ReplaceGuarantorInput, SignInput, WithdrawInput
@@ -55,10 +55,10 @@ async def test_declined_guarantor_is_replaced_and_everyone_signs(dev_env, engine
         with pytest.raises(WorkflowUpdateFailedError):  # a guarantor signs only their own contract
             await g1.execute_update(names.UPDATE_GUARANTOR_SIGN, SignInput(
                 document_id=docs[("guarantee_contract", 2)], signer_customer_id=first.id, otp_ref="o2"))
-        await until(lambda: _has_document(g1))
+        await until(lambda: has_contract(g1))
         await g1.execute_update(names.UPDATE_GUARANTOR_SIGN, SignInput(
             document_id=docs[("guarantee_contract", 1)], signer_customer_id=first.id, otp_ref="o2"))
-        await until(lambda: _has_document(g2b))
+        await until(lambda: has_contract(g2b))
         await g2b.execute_update(names.UPDATE_GUARANTOR_SIGN, SignInput(
             document_id=docs[("guarantee_contract", 2)], signer_customer_id=third.id, otp_ref="o3"))
         result = await handle.result()
@@ -71,10 +71,6 @@ async def test_declined_guarantor_is_replaced_and_everyone_signs(dev_env, engine
         signers = {d.signer_customer_id for d in s.exec(select(Document).where(
             Document.application_id == row.id, Document.status == "signed"))}
         assert signers == {borrower.id, first.id, third.id}
-
-
-async def _has_document(handle) -> bool:
-    return (await handle.query(names.QUERY_STATE))["document_id"] is not None
 
 
 def one_guarantor_loan(engine):
