@@ -14,6 +14,7 @@ from db.line_store import get_line, line_for_application, note_by_no, signed_lin
 from db.models import CreditLine, LoanNote, ScheduleInstallment
 from domain import pricing
 from domain.schedule import add_months, build_schedule
+from domain.servicing import penalty_rate_for
 from workflows.messages import (
     ActivateLineInput,
     CreateNoteInput,
@@ -91,11 +92,12 @@ class CreditLineActivities:
             note = LoanNote(note_no=request.note_no, line_id=request.line_id, customer_id=request.customer_id,
                             amount=request.amount, term_months=request.term_months,
                             repayment_method=request.repayment_method, annual_rate=rate, start_date=today,
-                            maturity_date=schedule[-1].due_date, created_at=utcnow())
+                            maturity_date=schedule[-1].due_date, created_at=utcnow(),
+                            penalty_rate=penalty_rate_for(rate, request.product.penalty_markup),
+                            allocation_order=request.product.allocation_order)
             session.add_all([customer, note])
             session.flush()
-            session.add_all([ScheduleInstallment(note_id=note.id, period=i.period, due_date=i.due_date,
-                                                 principal=i.principal, interest=i.interest) for i in schedule])
+            session.add_all([ScheduleInstallment(note_id=note.id, **i.model_dump()) for i in schedule])
             return NoteCreated(note_id=note.id, note_no=note.note_no, annual_rate=rate, account_tail=account[-4:])
 
     @activity.defn
@@ -112,4 +114,5 @@ class CreditLineActivities:
                 note.disbursement_ref = request.posting_id
             if request.status == "disbursed" and note.disbursed_at is None:
                 note.disbursed_at = utcnow()
+                note.outstanding_principal = note.amount  # servicing starts: end of day picks the note up
             session.add(note)

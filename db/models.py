@@ -10,14 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from db.types import MoneyType, RateType, UtcDateTime
+from db.types import FenAmount, MoneyType, RateType, UtcDateTime
 
 
 def money(**kw: Any) -> Any:
     return Field(sa_type=MoneyType, **kw)
+
+
+def fen(**kw: Any) -> Any:
+    return Field(sa_type=FenAmount, **kw)
 
 
 def timestamp(**kw: Any) -> Any:
@@ -192,7 +196,11 @@ class CreditLine(SQLModel, table=True):
 
 
 class LoanNote(SQLModel, table=True):
-    """借据: one drawdown's loan, with its own amount, term, rate and schedule."""
+    """借据: one drawdown's loan, with its own amount, term, rate and schedule, and its servicing state.
+
+    The servicing columns are what end of day (db/eod.py) updates in SQL and what domain.servicing
+    reads as a NoteState; *_base are 积数 (balance x days, in yuan-days) from which interest is
+    round(base x rate / 360)."""
 
     __tablename__ = "loan_note"
 
@@ -204,25 +212,144 @@ class LoanNote(SQLModel, table=True):
     term_months: int
     repayment_method: str = Field(max_length=32)
     annual_rate: Decimal = Field(sa_type=RateType)
-    status: str = Field(default="pending", max_length=16, description="pending | disbursed | failed | reversed")
+    status: str = Field(default="pending", max_length=16,
+                        description="pending | disbursed (being repaid) | settled | failed | reversed")
     failure_code: str | None = Field(default=None, max_length=48)
     disbursement_ref: str | None = Field(default=None, max_length=64)
+    payment_mode: str = Field(default="self", max_length=16, description="self (自主支付) | entrusted (受托支付)")
+    payee_account: str | None = Field(default=None, max_length=40, description="the counterparty's account, if entrusted")
     start_date: date
     maturity_date: date
     created_at: datetime = timestamp()
     disbursed_at: datetime | None = timestamp(default=None, nullable=True)
+    # ---- servicing ----
+    penalty_rate: Decimal | None = Field(default=None, sa_type=RateType, nullable=True,
+                                         description="罚息 rate on overdue principal, also the 复利 rate")
+    allocation_order: str = Field(default="penalty,compound,interest,principal", max_length=64)
+    outstanding_principal: Decimal = fen(default=Decimal("0"))
+    overdue_principal: Decimal = fen(default=Decimal("0"))
+    overdue_interest: Decimal = fen(default=Decimal("0"))
+    accrual_base: Decimal = fen(default=Decimal("0"))
+    penalty_base: Decimal = fen(default=Decimal("0"))
+    compound_base: Decimal = fen(default=Decimal("0"))
+    penalty_paid: Decimal = fen(default=Decimal("0"))
+    compound_paid: Decimal = fen(default=Decimal("0"))
+    dpd: int = Field(default=0, description="days past due after the last end of day")
+    classification: str = Field(default="normal", max_length=16,
+                                description="normal | special_mention | substandard | doubtful | loss")
+    restructured_until: date | None = None
+    last_eod_date: date | None = Field(default=None, description="the last business date closed for this note")
+    settled_on: date | None = None
+    line_frozen_for_overdue: bool = False
 
 
 class ScheduleInstallment(SQLModel, table=True):
     __tablename__ = "schedule_installment"
-    __table_args__ = (UniqueConstraint("note_id", "period"),)
+    __table_args__ = (
+        UniqueConstraint("note_id", "period"),
+        # End of day finds the installments falling due: pending ones with due_date <= the date closed.
+        Index("ix_schedule_installment_status_due", "status", "due_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     note_id: int = Field(foreign_key="loan_note.id", index=True)
     period: int
     due_date: date
-    principal: Decimal = money()
-    interest: Decimal = money()
+    principal: Decimal = fen()
+    interest: Decimal = fen()
+    paid_principal: Decimal = fen(default=Decimal("0"))
+    paid_interest: Decimal = fen(default=Decimal("0"))
+    status: str = Field(default="pending", max_length=8, description="pending | overdue | paid")
+    paid_on: date | None = None
+    accrual_start: date | None = None
+    accrual_end: date | None = None
+    accrual_months: int = 0
+    accrual_days: int = 0
+    annual_rate: Decimal | None = Field(default=None, sa_type=RateType, nullable=True)
+
+
+class Repayment(SQLModel, table=True):
+    """One repayment (还款) of a note: its allocation, its posting in core banking, and its reversal."""
+
+    __tablename__ = "repayment"
+    __table_args__ = (UniqueConstraint("note_id", "request_key", name="uq_repayment_note_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repayment_no: str = Field(unique=True, max_length=40)
+    note_id: int = Field(foreign_key="loan_note.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    request_key: str = Field(max_length=128, description="the caller's Idempotency-Key: one repayment per key")
+    amount: Decimal = fen()
+    requested_by: str = Field(max_length=64)
+    status: str = Field(default="requested", max_length=12,
+                        description="requested | prepared | posted | failed | reversed")
+    kind: str | None = Field(default=None, max_length=12, description="due | partial | prepayment | payoff")
+    value_date: date | None = None
+    principal: Decimal = fen(default=Decimal("0"))
+    interest: Decimal = fen(default=Decimal("0"))
+    penalty: Decimal = fen(default=Decimal("0"))
+    compound: Decimal = fen(default=Decimal("0"))
+    failure_code: str | None = Field(default=None, max_length=48)
+    posting_id: str | None = Field(default=None, max_length=64)
+    reversal_posting_id: str | None = Field(default=None, max_length=64)
+    # The schedule rows a prepayment or payoff rewrote, as they were: a reversal puts them back.
+    schedule_before: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = timestamp()
+    posted_at: datetime | None = timestamp(default=None, nullable=True)
+    reversed_at: datetime | None = timestamp(default=None, nullable=True)
+
+
+class RepaymentLine(SQLModel, table=True):
+    """Where a repayment's money went: one bucket of one installment (or of the note, for penalty)."""
+
+    __tablename__ = "repayment_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    repayment_id: int = Field(foreign_key="repayment.id", index=True)
+    period: int | None = Field(default=None, description="the installment paid; None for penalty and compound")
+    bucket: str = Field(max_length=12, description="penalty | compound | interest | principal")
+    amount: Decimal = fen()
+    was_overdue: bool = Field(default=False, description="past due on the value date: stopped penalty accruing")
+
+
+class BusinessCalendar(SQLModel, table=True):
+    """The business date: `closed_date` is the last date end of day completed; the open date is the next."""
+
+    __tablename__ = "business_calendar"
+
+    id: str = Field(default="main", primary_key=True, max_length=8)
+    closed_date: date
+    updated_at: datetime = timestamp()
+
+
+class EodRun(SQLModel, table=True):
+    """End of day for one business date: its chunks and progress."""
+
+    __tablename__ = "eod_run"
+
+    business_date: date = Field(primary_key=True)
+    status: str = Field(default="running", max_length=12, description="running | completed")
+    first_note_id: int = 0
+    last_note_id: int = 0
+    chunk_size: int
+    chunks_total: int
+    chunks_done: int = 0
+    notes_processed: int = 0
+    started_at: datetime = timestamp()
+    finished_at: datetime | None = timestamp(default=None, nullable=True)
+
+
+class EodChunk(SQLModel, table=True):
+    """A chunk of notes closed for a date, written in the same transaction as its updates: its row
+    existing is what makes a retried chunk a no-op."""
+
+    __tablename__ = "eod_chunk"
+
+    business_date: date = Field(primary_key=True, foreign_key="eod_run.business_date")
+    chunk_no: int = Field(primary_key=True)
+    notes: int
+    newly_overdue: int = 0
+    done_at: datetime = timestamp()
 
 
 class OneTimeCode(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy import BigInteger, DateTime, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -62,3 +62,25 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class FenAmount(TypeDecorator):
+    """Money stored as a whole number of fen (BIGINT); Decimal yuan in Python.
+
+    The servicing columns that end of day adds up in SQL use it: integer arithmetic is exact on every
+    database, where SQLite would add MoneyType's decimal strings as floats. Also holds balance x days
+    accumulations (积数, yuan-days), which are whole fen too."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        fen = Decimal(value) * 100
+        if fen != fen.to_integral_value():
+            raise ValueError(f"{value} is not a whole number of fen")
+        return int(fen)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else Decimal(int(value)).scaleb(-2)

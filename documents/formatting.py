@@ -15,6 +15,7 @@ REPAYMENT_EXPLAINED = {
     "equal_installment": "每月以相等的金额偿还借款本息",
     "equal_principal": "每月偿还相等的本金，利息按剩余本金计算，月还款额逐月递减",
     "interest_monthly": "每月支付利息，借款到期时一次性归还全部本金",
+    "interest_quarterly": "每季度支付利息，借款到期时一次性归还全部本金",
     "bullet": "借款到期时一次性归还全部本金和利息，利息按实际占用天数计算",
 }
 CENT = Decimal("0.01")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-RepaymentMethod = Literal["equal_installment", "equal_principal", "interest_monthly", "bullet"]
+from domain.servicing import parse_order
+
+RepaymentMethod = Literal["equal_installment", "equal_principal", "interest_monthly", "interest_quarterly", "bullet"]
 GuaranteeType = Literal["credit", "guaranteed"]
 Channel = Literal["self_service", "staff_proxy", "whitelist"]
 
@@ -15,6 +17,7 @@ REPAYMENT_METHOD_ZH: dict[str, str] = {
     "equal_installment": "等额本息",
     "equal_principal": "等额本金",
     "interest_monthly": "按月付息到期还本",
+    "interest_quarterly": "按季付息到期还本",
     "bullet": "利随本清",
 }
 
@@ -27,7 +30,8 @@ class ProductTerms(BaseModel):
     max_amount: Decimal = Decimal("300000")
     min_term_months: int = 1
     max_term_months: int = 36
-    repayment_methods: list[RepaymentMethod] = ["equal_installment", "equal_principal", "interest_monthly", "bullet"]
+    repayment_methods: list[RepaymentMethod] = ["equal_installment", "equal_principal", "interest_monthly",
+                                                "interest_quarterly", "bullet"]
     guarantee_types: list[GuaranteeType] = ["credit", "guaranteed"]
     max_guarantors: int = 2
     min_age: int = 18
@@ -44,6 +48,10 @@ class ProductTerms(BaseModel):
     floor_rate: Decimal = Decimal("0.0300")
     cap_rate: Decimal = Decimal("0.1000")
     bullet_max_months: int = 12
+    penalty_markup: Decimal = Field(default=Decimal("0.50"), ge=Decimal("0.30"), le=Decimal("0.50"),
+                                    description="罚息 = contract rate x (1 + markup); 复利 at the same rate")
+    allocation_order: str = Field(default="penalty,compound,interest,principal",
+                                  description="how a repayment is split between what is owed")
     auto_approve_max: Decimal = Decimal("100000")
     auto_approve_grades: list[str] = ["AAA", "AA", "A"]
     approval_sla_hours: int = 24
@@ -52,6 +60,11 @@ class ProductTerms(BaseModel):
     confirmation_deadline_hours: int = 24
     signing_deadline_hours: int = 72
     referral_deadline_hours: int = 168
+
+    @field_validator("allocation_order")
+    @classmethod
+    def _known_buckets(cls, order: str) -> str:
+        return ",".join(parse_order(order))
 
     def cap_for(self, guarantee_type: str) -> Decimal:
         return self.guaranteed_cap if guarantee_type == "guaranteed" else self.credit_cap

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 19:09:08.146197
+Create Date: 2026-11-29 21:11:34.042579
 
 """
 from typing import Sequence, Union
@@ -28,6 +28,12 @@ def upgrade() -> None:
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('parent_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.PrimaryKeyConstraint('code')
+    )
+    op.create_table('business_calendar',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('closed_date', sa.Date(), nullable=False),
+    sa.Column('updated_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
     )
     op.create_table('ca_authority',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -122,6 +128,19 @@ def upgrade() -> None:
     with op.batch_alter_table('cbs_posting', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cbs_posting_reference'), ['reference'], unique=False)
 
+    op.create_table('eod_run',
+    sa.Column('business_date', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('first_note_id', sa.Integer(), nullable=False),
+    sa.Column('last_note_id', sa.Integer(), nullable=False),
+    sa.Column('chunk_size', sa.Integer(), nullable=False),
+    sa.Column('chunks_total', sa.Integer(), nullable=False),
+    sa.Column('chunks_done', sa.Integer(), nullable=False),
+    sa.Column('notes_processed', sa.Integer(), nullable=False),
+    sa.Column('started_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('business_date')
+    )
     op.create_table('idempotency_record',
     sa.Column('principal', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
@@ -228,6 +247,15 @@ def upgrade() -> None:
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_mobile'), ['mobile'], unique=False)
 
+    op.create_table('eod_chunk',
+    sa.Column('business_date', sa.Date(), nullable=False),
+    sa.Column('chunk_no', sa.Integer(), nullable=False),
+    sa.Column('notes', sa.Integer(), nullable=False),
+    sa.Column('newly_overdue', sa.Integer(), nullable=False),
+    sa.Column('done_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['business_date'], ['eod_run.business_date'], ),
+    sa.PrimaryKeyConstraint('business_date', 'chunk_no')
+    )
     op.create_table('staffuser',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -417,10 +445,28 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('failure_code', sqlmodel.sql.sqltypes.AutoString(length=48), nullable=True),
     sa.Column('disbursement_ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('payment_mode', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('payee_account', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('start_date', sa.Date(), nullable=False),
     sa.Column('maturity_date', sa.Date(), nullable=False),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('disbursed_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('penalty_rate', db.types.RateType(precision=9, scale=6), nullable=True),
+    sa.Column('allocation_order', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('outstanding_principal', db.types.FenAmount(), nullable=False),
+    sa.Column('overdue_principal', db.types.FenAmount(), nullable=False),
+    sa.Column('overdue_interest', db.types.FenAmount(), nullable=False),
+    sa.Column('accrual_base', db.types.FenAmount(), nullable=False),
+    sa.Column('penalty_base', db.types.FenAmount(), nullable=False),
+    sa.Column('compound_base', db.types.FenAmount(), nullable=False),
+    sa.Column('penalty_paid', db.types.FenAmount(), nullable=False),
+    sa.Column('compound_paid', db.types.FenAmount(), nullable=False),
+    sa.Column('dpd', sa.Integer(), nullable=False),
+    sa.Column('classification', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('restructured_until', sa.Date(), nullable=True),
+    sa.Column('last_eod_date', sa.Date(), nullable=True),
+    sa.Column('settled_on', sa.Date(), nullable=True),
+    sa.Column('line_frozen_for_overdue', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['line_id'], ['credit_line.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -430,29 +476,94 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_loan_note_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_note_line_id'), ['line_id'], unique=False)
 
+    op.create_table('repayment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('repayment_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('note_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('amount', db.types.FenAmount(), nullable=False),
+    sa.Column('requested_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
+    sa.Column('value_date', sa.Date(), nullable=True),
+    sa.Column('principal', db.types.FenAmount(), nullable=False),
+    sa.Column('interest', db.types.FenAmount(), nullable=False),
+    sa.Column('penalty', db.types.FenAmount(), nullable=False),
+    sa.Column('compound', db.types.FenAmount(), nullable=False),
+    sa.Column('failure_code', sqlmodel.sql.sqltypes.AutoString(length=48), nullable=True),
+    sa.Column('posting_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('reversal_posting_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('schedule_before', sa.JSON(), nullable=True),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('reversed_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['note_id'], ['loan_note.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('note_id', 'request_key', name='uq_repayment_note_key'),
+    sa.UniqueConstraint('repayment_no')
+    )
+    with op.batch_alter_table('repayment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_repayment_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_repayment_note_id'), ['note_id'], unique=False)
+
     op.create_table('schedule_installment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('note_id', sa.Integer(), nullable=False),
     sa.Column('period', sa.Integer(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
-    sa.Column('principal', db.types.MoneyType(precision=18, scale=2), nullable=False),
-    sa.Column('interest', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('principal', db.types.FenAmount(), nullable=False),
+    sa.Column('interest', db.types.FenAmount(), nullable=False),
+    sa.Column('paid_principal', db.types.FenAmount(), nullable=False),
+    sa.Column('paid_interest', db.types.FenAmount(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.Column('accrual_start', sa.Date(), nullable=True),
+    sa.Column('accrual_end', sa.Date(), nullable=True),
+    sa.Column('accrual_months', sa.Integer(), nullable=False),
+    sa.Column('accrual_days', sa.Integer(), nullable=False),
+    sa.Column('annual_rate', db.types.RateType(precision=9, scale=6), nullable=True),
     sa.ForeignKeyConstraint(['note_id'], ['loan_note.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('note_id', 'period')
     )
     with op.batch_alter_table('schedule_installment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_schedule_installment_note_id'), ['note_id'], unique=False)
+        batch_op.create_index('ix_schedule_installment_status_due', ['status', 'due_date'], unique=False)
+
+    op.create_table('repayment_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('repayment_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.Integer(), nullable=True),
+    sa.Column('bucket', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('amount', db.types.FenAmount(), nullable=False),
+    sa.Column('was_overdue', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['repayment_id'], ['repayment.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('repayment_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_repayment_line_repayment_id'), ['repayment_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('repayment_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_repayment_line_repayment_id'))
+
+    op.drop_table('repayment_line')
     with op.batch_alter_table('schedule_installment', schema=None) as batch_op:
+        batch_op.drop_index('ix_schedule_installment_status_due')
         batch_op.drop_index(batch_op.f('ix_schedule_installment_note_id'))
 
     op.drop_table('schedule_installment')
+    with op.batch_alter_table('repayment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_repayment_note_id'))
+        batch_op.drop_index(batch_op.f('ix_repayment_customer_id'))
+
+    op.drop_table('repayment')
     with op.batch_alter_table('loan_note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_note_line_id'))
         batch_op.drop_index(batch_op.f('ix_loan_note_customer_id'))
@@ -491,6 +602,7 @@ def downgrade() -> None:
 
     op.drop_table('loan_application')
     op.drop_table('staffuser')
+    op.drop_table('eod_chunk')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_mobile'))
 
@@ -515,6 +627,7 @@ def downgrade() -> None:
 
     op.drop_table('img_fault')
     op.drop_table('idempotency_record')
+    op.drop_table('eod_run')
     with op.batch_alter_table('cbs_posting', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cbs_posting_reference'))
 
@@ -535,5 +648,6 @@ def downgrade() -> None:
 
     op.drop_table('ca_fault')
     op.drop_table('ca_authority')
+    op.drop_table('business_calendar')
     op.drop_table('branch')
     # ### end Alembic commands ###

@@ -1,0 +1,48 @@
+"""Loan notes as domain.servicing.NoteState and back: what repayments, quotes and reversals read and write."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from db.models import LoanNote, ScheduleInstallment
+from domain.servicing import InstallmentState, NoteState, penalty_rate_for
+
+NOTE_FIELDS = ("status", "outstanding_principal", "overdue_principal", "overdue_interest", "accrual_base",
+               "penalty_base", "compound_base", "penalty_paid", "compound_paid", "dpd", "classification",
+               "restructured_until", "last_eod_date", "settled_on")
+INSTALLMENT_FIELDS = tuple(InstallmentState.model_fields)
+# A note's penalty rate is fixed when it is created; rows from before that default to the 50% markup.
+DEFAULT_PENALTY_MARKUP = Decimal("0.5")
+
+
+def note_for_update(session: Session, note_no: str) -> LoanNote | None:
+    """The note, locked until the transaction ends, so repayments and end of day take turns on it."""
+    return session.exec(select(LoanNote).where(LoanNote.note_no == note_no).with_for_update()).first()
+
+
+def installment_rows(session: Session, note_id: int) -> list[ScheduleInstallment]:
+    return list(session.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note_id)
+                             .order_by(col(ScheduleInstallment.period))))
+
+
+def to_state(note: LoanNote, rows: list[ScheduleInstallment]) -> NoteState:
+    penalty_rate = note.penalty_rate or penalty_rate_for(note.annual_rate, DEFAULT_PENALTY_MARKUP)
+    return NoteState(method=note.repayment_method, annual_rate=note.annual_rate, penalty_rate=penalty_rate,
+                     start_date=note.start_date, **{f: getattr(note, f) for f in NOTE_FIELDS},
+                     installments=[InstallmentState(**{f: getattr(r, f) for f in INSTALLMENT_FIELDS})
+                                   for r in rows])
+
+
+def save_state(session: Session, note: LoanNote, rows: list[ScheduleInstallment], state: NoteState) -> None:
+    """Write a NoteState back over the rows it was read from (same periods, same order)."""
+    for field in NOTE_FIELDS:
+        setattr(note, field, getattr(state, field))
+    session.add(note)
+    if [r.period for r in rows] != [i.period for i in state.installments]:
+        raise ValueError("a note's periods never change")
+    for row, inst in zip(rows, state.installments, strict=True):
+        for field in INSTALLMENT_FIELDS:
+            setattr(row, field, getattr(inst, field))
+        session.add(row)
