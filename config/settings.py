@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     core_banking_latency_s: float = 0.0
     # ... and seconds before it answers a posting it has already committed (a slow or lost answer).
     core_banking_answer_delay_s: float = 0.0
+    # End of day: notes per chunk (one transaction each) and chunks run at once (SQLite runs one).
+    eod_chunk_size: int = Field(default=5000, ge=1)
+    eod_parallel_chunks: int = Field(default=2, ge=1)
+    # SMS reminder this many days before a due date (0: none); the line freezes at this many days past due.
+    reminder_days_before_due: int = Field(default=3, ge=0)
+    freeze_line_at_dpd: int = Field(default=8, ge=1)
+    # The daily end-of-day Schedule fires at this Beijing time and closes every date up to yesterday.
+    eod_schedule_time: str = Field(default="00:10", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

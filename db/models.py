@@ -352,6 +352,22 @@ class EodChunk(SQLModel, table=True):
     done_at: datetime = timestamp()
 
 
+class ServicingNotice(SQLModel, table=True):
+    """Outbox of what end of day decided to tell or do (reminders, overdue notices, line freezes), written
+    in the chunk's transaction and delivered after it, so a crash loses none and sends none twice."""
+
+    __tablename__ = "servicing_notice"
+    __table_args__ = (UniqueConstraint("business_date", "note_id", "kind", name="uq_servicing_notice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_date: date = Field(index=True)
+    chunk_no: int
+    note_id: int = Field(foreign_key="loan_note.id", index=True)
+    kind: str = Field(max_length=16, description="due_soon | overdue | freeze")
+    status: str = Field(default="pending", max_length=8, description="pending | sent | failed")
+    sent_at: datetime | None = timestamp(default=None, nullable=True)
+
+
 class OneTimeCode(SQLModel, table=True):
     """SMS one-time codes (login, proxy confirmation, signing). Only a hash of the code is kept."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -29,20 +31,26 @@ def _admin_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for as long as the block runs."""
     admin = make_url(_admin_url())
     name = f"nongedai_t_{uuid.uuid4().hex[:10]}"
     admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +61,22 @@ def engine(pg_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def own_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database of the test's own, on both engines, for work over every row (end of day)."""
+    with ExitStack() as stack:
+        url = stack.enter_context(scratch_database()) if request.param == "postgresql" \
+            else f"sqlite:///{tmp_path / 'own.db'}"
+        eng = make_engine(url)
+        metadata.create_all(eng)
+        yield eng
+        eng.dispose()
+
+
 # ---- Temporal ------------------------------------------------------------------------------------
 
 import shutil  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from temporalio.api.enums.v1 import IndexedValueType  # noqa: E402
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest  # noqa: E402

@@ -11,10 +11,12 @@ from sqlalchemy.engine import Engine
 
 from db import seed
 from db.engine import session_scope
-from db.models import Branch, Customer, LoanApplication, Product, StaffUser
+from db.models import Branch, CreditLine, Customer, LoanApplication, LoanNote, Product, ScheduleInstallment, StaffUser
 from domain.products import ProductTerms, nongedai_default
+from domain.schedule import add_months, build_schedule
+from domain.servicing import penalty_rate_for
 from workflows.messages import LoanApplicationInput
-from workflows.names import application_workflow_id
+from workflows.names import application_workflow_id, credit_line_workflow_id
 
 COUNTY, BRANCH = "350322000", "350322101"
 PASSWORD = "test-password"
@@ -87,3 +89,33 @@ def loan_input(row: LoanApplication, product: ProductTerms, guarantors: list[Cus
         term_months=row.term_months, repayment_method=row.repayment_method, guarantee_type=row.guarantee_type,
         channel=row.channel, branch_code=row.branch_code, escalation_branch_code=COUNTY,
         initiator_staff_id=row.initiator_staff_id, guarantor_customer_ids=[g.id for g in guarantors])
+
+
+def disbursed_note(engine: Engine, *, amount: str = "12000", months: int = 12, method: str = "equal_principal",
+                   rate: str = "0.0480", start: date = date(2026, 1, 10), borrower: Customer | None = None,
+                   line: CreditLine | None = None) -> LoanNote:
+    """A note already disbursed, with its schedule, as the drawdown workflow leaves it (no Temporal needed)."""
+    if line is None:
+        ensure_reference_data(engine)
+        borrower = borrower or customer(engine)
+        app = application(engine, borrower)
+        with session_scope(engine) as s:
+            line = CreditLine(line_no="CL" + app.app_no[2:], workflow_id=credit_line_workflow_id("CL" + app.app_no[2:]),
+                              application_id=app.id, customer_id=borrower.id, branch_code=BRANCH,
+                              product_code="NONG_E_DAI", amount=Decimal("300000"), annual_rate=Decimal(rate),
+                              start_date=start, expiry_date=add_months(start, 36), max_term_months=36,
+                              created_at=datetime.now(UTC))
+            s.add(line)
+    schedule = build_schedule(Decimal(amount), Decimal(rate), months, method, start)
+    with session_scope(engine) as s:
+        n = next(_seq)
+        note = LoanNote(note_no=f"{line.line_no}-{n:03d}", line_id=line.id, customer_id=line.customer_id,
+                        amount=Decimal(amount), term_months=months, repayment_method=method, annual_rate=Decimal(rate),
+                        status="disbursed", start_date=start, maturity_date=schedule[-1].due_date,
+                        created_at=datetime.now(UTC), disbursed_at=datetime.now(UTC),
+                        penalty_rate=penalty_rate_for(Decimal(rate), Decimal("0.5")),
+                        outstanding_principal=Decimal(amount))
+        s.add(note)
+        s.flush()
+        s.add_all(ScheduleInstallment(note_id=note.id, **i.model_dump()) for i in schedule)
+    return note

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:11:34.042579
+Create Date: 2026-11-29 21:13:35.876439
 
 """
 from typing import Sequence, Union
@@ -532,6 +532,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_schedule_installment_note_id'), ['note_id'], unique=False)
         batch_op.create_index('ix_schedule_installment_status_due', ['status', 'due_date'], unique=False)
 
+    op.create_table('servicing_notice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('business_date', sa.Date(), nullable=False),
+    sa.Column('chunk_no', sa.Integer(), nullable=False),
+    sa.Column('note_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('sent_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['note_id'], ['loan_note.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('business_date', 'note_id', 'kind', name='uq_servicing_notice')
+    )
+    with op.batch_alter_table('servicing_notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_servicing_notice_business_date'), ['business_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_servicing_notice_note_id'), ['note_id'], unique=False)
+
     op.create_table('repayment_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('repayment_id', sa.Integer(), nullable=False),
@@ -554,6 +570,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_repayment_line_repayment_id'))
 
     op.drop_table('repayment_line')
+    with op.batch_alter_table('servicing_notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_servicing_notice_note_id'))
+        batch_op.drop_index(batch_op.f('ix_servicing_notice_business_date'))
+
+    op.drop_table('servicing_notice')
     with op.batch_alter_table('schedule_installment', schema=None) as batch_op:
         batch_op.drop_index('ix_schedule_installment_status_due')
         batch_op.drop_index(batch_op.f('ix_schedule_installment_note_id'))
