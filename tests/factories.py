@@ -11,7 +11,16 @@ from sqlalchemy.engine import Engine
 
 from db import seed
 from db.engine import session_scope
-from db.models import Branch, CreditLine, Customer, LoanApplication, LoanNote, Product, ScheduleInstallment, StaffUser
+from db.models import (
+    Branch,
+    CreditLine,
+    Customer,
+    LoanApplication,
+    LoanNote,
+    Product,
+    ScheduleInstallment,
+    StaffUser,
+)
 from domain.products import ProductTerms, nongedai_default
 from domain.schedule import add_months, build_schedule
 from domain.servicing import penalty_rate_for
