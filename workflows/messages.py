@@ -403,3 +403,90 @@ class LineStatusUpdate(BaseModel):
     status: str
     drawn_total: Decimal
     outstanding_principal: Decimal
+
+
+# ---- servicing: repayments and end of day ----
+
+class RepaymentInput(BaseModel):
+    repayment_id: int
+    repayment_no: str
+    note_no: str
+    customer_id: int
+    line_workflow_id: str
+
+
+class RepaymentPrepared(BaseModel):
+    """The allocation fixed for a repayment (amounts only; what each installment got stays in the DB)."""
+    repayment_no: str
+    kind: str
+    value_date: date
+    from_account: str
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    compound: Decimal
+
+
+class RepaymentBooked(BaseModel):
+    repayment_no: str
+    principal: Decimal
+    note_settled: bool
+    cured: bool = Field(description="no longer past due, and the line had been frozen for it")
+
+
+class RepaymentResult(BaseModel):
+    repayment_no: str
+    status: Literal["posted", "failed"]
+    kind: str | None = None
+    failure_code: str | None = None
+    posting_id: str | None = None
+
+
+class RepaymentOutcome(BaseModel):
+    """How a repayment ended, for the read model: failed, or posted with its posting."""
+    repayment_no: str
+    status: Literal["posted", "failed", "reversed"]
+    failure_code: str | None = None
+    posting_id: str | None = None
+
+
+class ReversalInput(BaseModel):
+    repayment_no: str
+    note_no: str
+    customer_id: int
+    line_workflow_id: str
+    requested_by: str
+
+
+class PrincipalRepaidSignal(BaseModel):
+    """Principal came back (positive) or a reversal took it away again (negative): revolving lines
+    free or reserve that much of their limit. `ref` makes a repeated signal count once."""
+    ref: str
+    amount: Decimal
+
+
+class EodInput(BaseModel):
+    through: date | None = Field(default=None, description="close every date up to this one; None: yesterday "
+                                                            "in Beijing, as the daily Schedule does")
+
+
+class EodChunkInput(BaseModel):
+    business_date: date
+    chunk_no: int
+
+
+class EodDayResult(BaseModel):
+    business_date: date
+    chunks: int
+    notes: int
+    newly_overdue: int
+    notices: int
+
+
+class EodProgress(BaseModel):
+    business_date: date | None
+    through: date | None
+    chunks_done: int
+    chunks_total: int
+    notes_closed: int
+    days_closed: list[EodDayResult]

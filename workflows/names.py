@@ -10,6 +10,12 @@ LOAN_APPLICATION = "LoanApplicationWorkflow"
 GUARANTOR_CONSENT = "GuarantorConsentWorkflow"
 CREDIT_LINE = "CreditLineWorkflow"
 DRAWDOWN = "DrawdownWorkflow"
+REPAYMENT = "RepaymentWorkflow"
+REPAYMENT_REVERSAL = "RepaymentReversalWorkflow"
+END_OF_DAY = "EndOfDayWorkflow"
+END_OF_DAY_WORKFLOW_ID = "end-of-day"  # one at a time: a second start while one runs is refused
+END_OF_DAY_SCHEDULE_ID = "end-of-day-daily"
+QUERY_PROGRESS = "progress"
 
 # LoanApplicationWorkflow
 UPDATE_CONFIRM = "confirm"
@@ -32,6 +38,7 @@ UPDATE_REQUEST_DRAWDOWN = "request_drawdown"
 SIGNAL_DRAWDOWN_SETTLED = "drawdown_settled"
 SIGNAL_FREEZE = "freeze"
 SIGNAL_UNFREEZE = "unfreeze"
+SIGNAL_PRINCIPAL_REPAID = "principal_repaid"
 
 
 def application_workflow_id(app_no: str) -> str:
@@ -48,3 +55,11 @@ def credit_line_workflow_id(line_no: str) -> str:
 
 def drawdown_workflow_id(note_no: str) -> str:
     return f"drawdown-{note_no}"
+
+
+def repayment_workflow_id(repayment_no: str) -> str:
+    return f"repayment-{repayment_no}"
+
+
+def reversal_workflow_id(repayment_no: str) -> str:
+    return f"repayment-reversal-{repayment_no}"
