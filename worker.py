@@ -22,8 +22,10 @@ from temporalio.worker import Worker
 from activities.applications import ApplicationActivities
 from activities.contracts import ContractActivities
 from activities.disbursement import DisbursementActivities
+from activities.eod import EodActivities
 from activities.lines import CreditLineActivities
 from activities.notifications import NotificationActivities
+from activities.servicing import ServicingActivities
 from activities.signing import SigningActivities
 from adapters.ca.port import SignatureAuthority
 from adapters.ca.simulator import CaSimulator
@@ -38,12 +40,16 @@ from adapters.sms.simulator import SmsSimulator
 from config.settings import Settings, get_settings
 from db.engine import make_engine
 from documents.renderer import DocumentRenderer, InProcessRenderer, renderer_for
+from services.schedules import ensure_schedules
 from workflows.credit_line import CreditLineWorkflow
 from workflows.drawdown import DrawdownWorkflow
+from workflows.end_of_day import EndOfDayWorkflow
 from workflows.guarantor_consent import GuarantorConsentWorkflow
 from workflows.loan_application import LoanApplicationWorkflow
+from workflows.repayment import RepaymentReversalWorkflow, RepaymentWorkflow
 
-WORKFLOWS = [LoanApplicationWorkflow, GuarantorConsentWorkflow, CreditLineWorkflow, DrawdownWorkflow]
+WORKFLOWS = [LoanApplicationWorkflow, GuarantorConsentWorkflow, CreditLineWorkflow, DrawdownWorkflow, RepaymentWorkflow,
+             RepaymentReversalWorkflow, EndOfDayWorkflow]
 log = logging.getLogger("nongedai.worker")
 
 
@@ -74,6 +80,10 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
         SigningActivities(engine, adapters.ca),
         CreditLineActivities(engine, adapters.core_banking),
         DisbursementActivities(engine, adapters.core_banking),
+        ServicingActivities(engine, adapters.core_banking),
+        EodActivities(engine, adapters.sms, chunk_size=settings.eod_chunk_size,
+                      parallel_chunks=settings.eod_parallel_chunks, reminder_days=settings.reminder_days_before_due,
+                      freeze_dpd=settings.freeze_line_at_dpd),
     ]
     return [getattr(obj, name) for obj in objects for name in dir(obj)
             if hasattr(getattr(obj, name), "__temporal_activity_definition")]
@@ -95,6 +105,7 @@ async def run(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     client = await connect(settings)
     adapters = simulators(engine, settings)
+    await ensure_schedules(client, settings)
     worker = make_worker(client, settings.task_queue, activities_for(engine, adapters, settings),
                          threads=settings.activity_threads)
     stop = asyncio.Event()

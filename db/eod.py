@@ -129,6 +129,15 @@ def progress(session: Session, day: date) -> tuple[int, int, int]:
     return chunks, run.chunks_total, notes
 
 
+def day_counts(session: Session, day: date) -> tuple[int, int]:
+    """(installments' notes newly overdue, notices raised) on `day`."""
+    newly = session.exec(select(func.coalesce(func.sum(EodChunk.newly_overdue), 0))  # type: ignore[call-overload]
+                         .where(EodChunk.business_date == day)).one()[0]
+    notices = session.exec(select(func.count()).select_from(ServicingNotice)  # type: ignore[call-overload]
+                           .where(ServicingNotice.business_date == day)).one()[0]
+    return newly, notices
+
+
 # ---- the statements ----
 
 def _open_notes(day: date, lo: int, hi: int):  # noqa: ANN202 - a SQL condition

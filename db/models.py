@@ -294,6 +294,8 @@ class Repayment(SQLModel, table=True):
     reversal_posting_id: str | None = Field(default=None, max_length=64)
     # The schedule rows a prepayment or payoff rewrote, as they were: a reversal puts them back.
     schedule_before: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # ... and as the repayment leaves them, fixed when it is prepared, so booking applies exactly that.
+    schedule_after: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = timestamp()
     posted_at: datetime | None = timestamp(default=None, nullable=True)
     reversed_at: datetime | None = timestamp(default=None, nullable=True)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
-from db.models import LoanNote, ScheduleInstallment
-from domain.servicing import InstallmentState, NoteState, penalty_rate_for
+from db.models import LoanNote, Repayment, RepaymentLine, ScheduleInstallment
+from domain.servicing import Allocation, InstallmentState, Line, NoteState, penalty_rate_for
 
 NOTE_FIELDS = ("status", "outstanding_principal", "overdue_principal", "overdue_interest", "accrual_base",
                "penalty_base", "compound_base", "penalty_paid", "compound_paid", "dpd", "classification",
@@ -46,3 +46,40 @@ def save_state(session: Session, note: LoanNote, rows: list[ScheduleInstallment]
         for field in INSTALLMENT_FIELDS:
             setattr(row, field, getattr(inst, field))
         session.add(row)
+
+
+def repayment_for_update(session: Session, repayment_id: int) -> Repayment:
+    row = session.exec(select(Repayment).where(Repayment.id == repayment_id).with_for_update()).first()
+    if row is None:
+        raise LookupError(f"repayment {repayment_id} not found")
+    return row
+
+
+def record_allocation(session: Session, repayment: Repayment, allocation: Allocation, state: NoteState) -> None:
+    """Fix the allocation on the repayment: its buckets, its lines, and the rows it will rewrite."""
+    repayment.kind, repayment.value_date = allocation.kind, allocation.value_date
+    repayment.principal = allocation.total("principal", "prepayment")
+    repayment.interest = allocation.total("interest")
+    repayment.penalty = allocation.total("penalty")
+    repayment.compound = allocation.total("compound")
+    if allocation.rewrite_from is not None:
+        repayment.schedule_before = [i.model_dump(mode="json") for i in state.installments
+                                     if i.period >= allocation.rewrite_from]
+        repayment.schedule_after = [i.model_dump(mode="json") for i in allocation.rewritten]
+    repayment.status = "prepared"
+    session.add(repayment)
+    session.add_all(RepaymentLine(repayment_id=repayment.id, period=line.period, bucket=line.bucket,
+                                  amount=line.amount) for line in allocation.lines)
+
+
+def allocation_of(session: Session, repayment: Repayment) -> tuple[Allocation, list[InstallmentState]]:
+    """The allocation a prepared repayment fixed, and the rows as they were before it (for a reversal)."""
+    lines = session.exec(select(RepaymentLine).where(RepaymentLine.repayment_id == repayment.id)
+                         .order_by(col(RepaymentLine.id))).all()
+    before = [InstallmentState.model_validate(r) for r in repayment.schedule_before or []]
+    after = [InstallmentState.model_validate(r) for r in repayment.schedule_after or []]
+    assert repayment.kind is not None and repayment.value_date is not None
+    allocation = Allocation(kind=repayment.kind, value_date=repayment.value_date,
+                            lines=[Line(period=r.period, bucket=r.bucket, amount=r.amount) for r in lines],
+                            rewrite_from=after[0].period if after else None, rewritten=after)
+    return allocation, before

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         DrawdownSettledSignal,
         FreezeSignal,
         LineStatusUpdate,
+        PrincipalRepaidSignal,
     )
     from workflows.refuse import refuse
 
@@ -51,6 +52,7 @@ class CreditLineWorkflow:
         self._pending: dict[str, Decimal] = {}
         self._drawdowns: list[str] = []
         self._recent: dict[str, str] = dict(inp.recent_requests)
+        self._repaid: list[str] = list(inp.repaid_refs)
         self._dirty = True
 
     @workflow.run
@@ -82,7 +84,8 @@ class CreditLineWorkflow:
         return self._in.model_copy(update={"drawn_total": self._drawn_total,
                                            "outstanding_principal": self._outstanding,
                                            "drawdown_seq": self._seq, "status": self._status,
-                                           "recent_requests": dict(list(self._recent.items())[-RECENT:])})
+                                           "recent_requests": dict(list(self._recent.items())[-RECENT:]),
+                                           "repaid_refs": self._repaid[-RECENT:]})
 
     async def _save(self) -> None:
         self._dirty = False
@@ -151,6 +154,15 @@ class CreditLineWorkflow:
         if signal.status == "disbursed":
             self._drawn_total += amount
             self._outstanding += amount
+        self._dirty = True
+
+    @workflow.signal(name=names.SIGNAL_PRINCIPAL_REPAID)
+    def principal_repaid(self, signal: PrincipalRepaidSignal) -> None:
+        """Principal repaid frees that much of a revolving line (a reversal, negative, takes it back)."""
+        if signal.ref in self._repaid:
+            return
+        self._repaid.append(signal.ref)
+        self._outstanding = max(self._outstanding - signal.amount, Decimal("0"))
         self._dirty = True
 
     @workflow.signal(name=names.SIGNAL_FREEZE)

@@ -194,6 +194,8 @@ class CreditLineInput(BaseModel):
     # Update id -> note number of recent drawdowns: Temporal dedupes update ids within one run only, so a
     # retried request that arrives after continue-as-new must still find the drawdown it already made.
     recent_requests: dict[str, str] = {}
+    # Repayments already counted (PrincipalRepaidSignal.ref), so a repeated signal frees the limit once.
+    repaid_refs: list[str] = []
 
 
 class DrawdownRequest(BaseModel):
@@ -418,9 +420,10 @@ class RepaymentInput(BaseModel):
 class RepaymentPrepared(BaseModel):
     """The allocation fixed for a repayment (amounts only; what each installment got stays in the DB)."""
     repayment_no: str
+    note_no: str
+    customer_id: int
     kind: str
     value_date: date
-    from_account: str
     principal: Decimal
     interest: Decimal
     penalty: Decimal
@@ -436,7 +439,7 @@ class RepaymentBooked(BaseModel):
 
 class RepaymentResult(BaseModel):
     repayment_no: str
-    status: Literal["posted", "failed"]
+    status: Literal["posted", "failed", "reversed"]
     kind: str | None = None
     failure_code: str | None = None
     posting_id: str | None = None
@@ -473,6 +476,19 @@ class EodInput(BaseModel):
 class EodChunkInput(BaseModel):
     business_date: date
     chunk_no: int
+
+
+class EodDayPlan(BaseModel):
+    business_date: date
+    chunks_total: int
+    chunks_done: list[int]
+    parallel: int
+
+
+class EodChunkResult(BaseModel):
+    chunk_no: int
+    notes: int
+    newly_overdue: int
 
 
 class EodDayResult(BaseModel):

@@ -17,11 +17,14 @@ class ActivityOptions:
     start_to_close_timeout: timedelta
     retry_policy: RetryPolicy
     schedule_to_close_timeout: timedelta | None = None
+    heartbeat_timeout: timedelta | None = None
 
     def kwargs(self) -> dict:
         out = {"start_to_close_timeout": self.start_to_close_timeout, "retry_policy": self.retry_policy}
         if self.schedule_to_close_timeout:
             out["schedule_to_close_timeout"] = self.schedule_to_close_timeout
+        if self.heartbeat_timeout:
+            out["heartbeat_timeout"] = self.heartbeat_timeout
         return out
 
 
@@ -46,3 +49,7 @@ CORE_BANKING = ActivityOptions(timedelta(seconds=20), RetryPolicy(
 AFTER_POSTING = ActivityOptions(timedelta(seconds=30), RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=10,
     non_retryable_error_types=["NoteStateConflict"]))
+# End of day: one chunk is one transaction of seconds; retried until it goes through (it is a no-op
+# once done). Notices heartbeat per message, so a stuck SMS gateway is noticed within a minute.
+EOD_CHUNK = ActivityOptions(timedelta(minutes=10), _BACKOFF)
+EOD_NOTICES = ActivityOptions(timedelta(hours=1), _BACKOFF, heartbeat_timeout=timedelta(minutes=1))

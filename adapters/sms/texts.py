@@ -28,6 +28,12 @@ TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
     "cancelled": ("app_no",),
     "expired": ("app_no",),
     "guarantor_replaced_needed": ("app_no",),
+    "repayment_due_soon": ("note_no", "due_date", "amount", "account_tail"),
+    "repayment_overdue": ("note_no", "amount"),
+    "line_frozen_overdue": ("note_no", "line_no"),
+    "repayment_received": ("note_no", "amount", "outstanding"),
+    "loan_settled": ("note_no",),
+    "repayment_failed": ("note_no", "amount", "reason"),
 }
 TEMPLATES: tuple[str, ...] = tuple(TEMPLATE_PARAMS)
 

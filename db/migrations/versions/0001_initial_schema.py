@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:13:35.876439
+Create Date: 2026-11-29 21:18:33.571735
 
 """
 from typing import Sequence, Union
@@ -495,6 +495,7 @@ def upgrade() -> None:
     sa.Column('posting_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('reversal_posting_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('schedule_before', sa.JSON(), nullable=True),
+    sa.Column('schedule_after', sa.JSON(), nullable=True),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('posted_at', db.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('reversed_at', db.types.UtcDateTime(timezone=True), nullable=True),
