@@ -1,4 +1,5 @@
-"""Core-banking port: deposit accounts, loan disbursement and reversal as balanced double-entry postings."""
+"""Core-banking port: deposit accounts, deposits, loan disbursement and reversal as balanced double-entry
+postings."""
 
 from __future__ import annotations
 
@@ -24,9 +25,19 @@ class CoreBanking(Protocol):
         """Return the customer's settlement account number, opening it once (idempotent by customer_no)."""
         ...
 
-    def disburse(self, *, idempotency_key: str, note_no: str, to_account: str, amount: Decimal) -> Posting:
-        """Debit the note's loan account, credit the deposit account. Idempotent by key.
+    def open_counterparty_account(self, *, counterparty_ref: str) -> str:
+        """Return the deposit account of a payee the loan pays directly (受托支付), opening it once
+        (idempotent by counterparty_ref). It is never a customer's account, whatever the ref."""
+        ...
+
+    def deposit(self, *, idempotency_key: str, to_account: str, amount: Decimal) -> Posting:
+        """Cash in at the counter or a transfer in: debit cash, credit the deposit account. Idempotent by key.
         Raises Refused (e.g. ACCOUNT_FROZEN), AdapterUnavailable, or OutcomeUnknown on a timeout."""
+        ...
+
+    def disburse(self, *, idempotency_key: str, note_no: str, to_account: str, amount: Decimal) -> Posting:
+        """Debit the note's loan account, credit the deposit account: the borrower's, or a payee's for
+        entrusted payment (受托支付). Idempotent by key. Raises Refused (e.g. ACCOUNT_FROZEN), AdapterUnavailable, or OutcomeUnknown on a timeout."""
         ...
 
     def find_posting(self, idempotency_key: str) -> Posting | None:
@@ -37,4 +48,9 @@ class CoreBanking(Protocol):
         ...
 
     def balance(self, account_no: str) -> Decimal:
+        """On the account's normal side: deposits and income as credits, loans and cash as debits."""
+        ...
+
+    def loan_balance(self, note_no: str) -> Decimal:
+        """The principal outstanding on a note. Refused ACCOUNT_NOT_FOUND before its first disbursement."""
         ...
