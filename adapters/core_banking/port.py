@@ -1,5 +1,5 @@
-"""Core-banking port: deposit accounts, deposits, loan disbursement and reversal as balanced double-entry
-postings."""
+"""Core-banking port: deposit accounts, deposits, loan disbursement, repayment and reversal as balanced
+double-entry postings."""
 
 from __future__ import annotations
 
@@ -37,7 +37,19 @@ class CoreBanking(Protocol):
 
     def disburse(self, *, idempotency_key: str, note_no: str, to_account: str, amount: Decimal) -> Posting:
         """Debit the note's loan account, credit the deposit account: the borrower's, or a payee's for
-        entrusted payment (受托支付). Idempotent by key. Raises Refused (e.g. ACCOUNT_FROZEN), AdapterUnavailable, or OutcomeUnknown on a timeout."""
+        entrusted payment (受托支付). Idempotent by key.
+        Raises Refused (e.g. ACCOUNT_FROZEN), AdapterUnavailable, or OutcomeUnknown on a timeout."""
+        ...
+
+    def repay(
+        self, *, idempotency_key: str, note_no: str, from_account: str, principal: Decimal, interest: Decimal,
+        penalty: Decimal, compound: Decimal,
+    ) -> Posting:
+        """One posting for the total: debit the deposit account; credit the note's loan account with the
+        principal, interest income with the interest, penalty income with penalty + compound interest. Each
+        part >= 0, to the fen; the total > 0. Idempotent by key (same key, same split: the first posting).
+        Raises Refused (INVALID_AMOUNT, LOAN_ACCOUNT_NOT_FOUND, PRINCIPAL_EXCEEDS_BALANCE, ACCOUNT_NOT_FOUND,
+        ACCOUNT_FROZEN, INSUFFICIENT_FUNDS, IDEMPOTENCY_MISMATCH), AdapterUnavailable, or OutcomeUnknown."""
         ...
 
     def find_posting(self, idempotency_key: str) -> Posting | None:

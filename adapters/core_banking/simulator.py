@@ -21,8 +21,8 @@ from db.engine import session_scope
 from domain.money import is_whole_fen
 
 OPERATIONS = frozenset({
-    "open_deposit_account", "open_counterparty_account", "deposit", "disburse", "find_posting", "reverse",
-    "balance", "loan_balance",
+    "open_deposit_account", "open_counterparty_account", "deposit", "disburse", "repay", "find_posting",
+    "reverse", "balance", "loan_balance",
 })
 BIN = "6229"
 MAX_AMOUNT = Decimal("9999999999999999.99")  # NUMERIC(18,2)
@@ -57,7 +57,7 @@ class CoreBankingSimulator:
         self._engine = engine
         self.link = SimulatedLink(
             engine, system="core banking", fault_table=CbsFault, operations=OPERATIONS, latency_s=latency_s,
-            answer_delay_s=answer_delay_s, delayed_answers=frozenset({"disburse", "reverse"}),
+            answer_delay_s=answer_delay_s, delayed_answers=frozenset({"disburse", "repay", "reverse"}),
         )
 
     # ---- the port ----
@@ -127,6 +127,43 @@ class CoreBankingSimulator:
                 return done
             return posting
 
+    def repay(
+        self, *, idempotency_key: str, note_no: str, from_account: str, principal: Decimal, interest: Decimal,
+        penalty: Decimal, compound: Decimal,
+    ) -> Posting:
+        with self.link.call("repay"):
+            total = _check_buckets(principal, interest, penalty, compound)
+            _check_lengths(idempotency_key, note_no)
+            loan_account = f"LN-{note_no}"
+            legs = _repayment_legs(from_account, loan_account, principal, interest, penalty + compound)
+            done = self._replay_repayment(idempotency_key, note_no, legs)
+            if done is not None:
+                return done
+            try:
+                with session_scope(self._engine) as session:
+                    # Both balances checked stay locked until the posting commits: two repayments of one
+                    # account or one loan cannot both pass on the same balance.
+                    locked = _lock(session, [from_account, loan_account])
+                    loan = locked.get(loan_account)
+                    if loan is None or loan.kind != "loan":
+                        raise Refused("LOAN_ACCOUNT_NOT_FOUND", "贷款账户不存在")
+                    if principal > _balance(session, loan):
+                        raise Refused("PRINCIPAL_EXCEEDS_BALANCE", "还款本金超过贷款余额")
+                    payer = _deposit_account(locked.get(from_account), "付款")
+                    if _balance(session, payer) < total:
+                        raise Refused("INSUFFICIENT_FUNDS", "账户余额不足")
+                    for gl in {account for account, _, _ in legs} & CREDIT_NORMAL_GL:
+                        _open_gl(session, gl)
+                    posting = _post(session, key=idempotency_key, kind="repayment", reference=note_no,
+                                    legs=legs)
+            except IntegrityError:
+                # A concurrent call with the same key committed first: answer as a retry would.
+                done = self._replay_repayment(idempotency_key, note_no, legs)
+                if done is None:
+                    raise
+                return done
+            return posting
+
     def find_posting(self, idempotency_key: str) -> Posting | None:
         with self.link.call("find_posting"), Session(self._engine) as session:
             row = _posting_by_key(session, idempotency_key)
@@ -151,9 +188,8 @@ class CoreBankingSimulator:
                     ).rowcount
                     if not claimed:
                         raise _AlreadyReversed
-                    legs = [(e.account_no, "C" if e.side == "D" else "D", e.amount)
-                            for e in session.exec(select(CbsEntry).where(CbsEntry.posting_id == original.posting_id)
-                                                  .order_by(CbsEntry.id))]
+                    legs = [(account, "C" if side == "D" else "D", amount)
+                            for account, side, amount in _legs(session, original.posting_id)]
                     posting = _post(session, key=idempotency_key, kind="reversal", reference=original.reference,
                                     legs=legs, reverses_key=original_key)
             except (IntegrityError, _AlreadyReversed):
@@ -235,7 +271,8 @@ class CoreBankingSimulator:
         account_no = deposit_account_no(owner_ref)
         try:
             with session_scope(self._engine) as session:
-                session.add(CbsAccount(account_no=account_no, kind="deposit", owner_ref=owner_ref, opened_at=utcnow()))
+                session.add(CbsAccount(account_no=account_no, kind="deposit", owner_ref=owner_ref,
+                                       opened_at=utcnow()))
         except IntegrityError:
             existing = self._deposit_account_of(owner_ref)
             if existing is None:
@@ -272,6 +309,18 @@ class CoreBankingSimulator:
             raise Refused("IDEMPOTENCY_MISMATCH", "同一幂等键的请求内容与原交易不一致")
         return _public(row)
 
+    def _replay_repayment(self, key: str, note_no: str, legs: list[tuple[str, str, Decimal]]) -> Posting | None:
+        # The entries are the content: the payer, and how the total splits over principal, interest and
+        # penalty. Penalty and compound interest share one entry, so only their sum is compared.
+        with Session(self._engine) as session:
+            row = _posting_by_key(session, key)
+            if row is None:
+                return None
+            posted = _legs(session, row.posting_id)
+        if row.kind != "repayment" or row.reference != note_no or sorted(posted) != sorted(legs):
+            raise Refused("IDEMPOTENCY_MISMATCH", "同一幂等键的请求内容与原交易不一致")
+        return _public(row)
+
     def _replay_reversal(self, key: str, original_key: str) -> Posting | None:
         with Session(self._engine) as session:
             row = _posting_by_key(session, key)
@@ -301,6 +350,27 @@ def _check_amount(amount: Decimal) -> None:
         raise Refused("INVALID_AMOUNT", "金额须为大于零且精确到分的数值")
 
 
+def _check_buckets(*buckets: Decimal) -> Decimal:
+    """Each part of a repayment is zero or more, to the fen, and their total a valid amount: returns it."""
+    for amount in buckets:
+        if not isinstance(amount, Decimal):
+            raise TypeError("amounts must be Decimals")
+        if not amount.is_finite() or amount < 0 or not is_whole_fen(amount):
+            raise Refused("INVALID_AMOUNT", "金额须为不小于零且精确到分的数值")
+    total = sum(buckets, Decimal(0))
+    _check_amount(total)
+    return total
+
+
+def _repayment_legs(
+    from_account: str, loan_account: str, principal: Decimal, interest: Decimal, penalty: Decimal
+) -> list[tuple[str, str, Decimal]]:
+    """Debit the payer with the total; credit each part that is not zero where it belongs."""
+    credits = [(loan_account, principal), (GL_INTEREST_INCOME, interest), (GL_PENALTY_INCOME, penalty)]
+    legs = [(account, "C", amount) for account, amount in credits if amount > 0]
+    return [(from_account, "D", sum((amount for _, _, amount in legs), Decimal(0))), *legs]
+
+
 def _check_lengths(idempotency_key: str, note_no: str | None = None) -> None:
     # A loan account is 'LN-' + note_no and must fit its 40 characters.
     if not 0 < len(idempotency_key) <= 128 or (note_no is not None and not 0 < len(note_no) <= 32):
@@ -318,7 +388,8 @@ def _lock(session: Session, account_nos: Iterable[str]) -> dict[str, CbsAccount]
     """
     wanted = sorted(set(account_nos))
     if session.get_bind().dialect.name == "sqlite":
-        session.exec(update(CbsAccount).where(CbsAccount.account_no.in_(wanted)).values(status=CbsAccount.status))
+        session.exec(update(CbsAccount).where(CbsAccount.account_no.in_(wanted))
+                     .values(status=CbsAccount.status))
     locked = {}
     for account_no in wanted:
         row = session.exec(
@@ -352,6 +423,11 @@ def _balance(session: Session, account: CbsAccount) -> Decimal:
 
 def _posting_by_key(session: Session, key: str) -> CbsPosting | None:
     return session.exec(select(CbsPosting).where(CbsPosting.idempotency_key == key)).first()
+
+
+def _legs(session: Session, posting_id: str) -> list[tuple[str, str, Decimal]]:
+    query = select(CbsEntry).where(CbsEntry.posting_id == posting_id).order_by(CbsEntry.id)
+    return [(e.account_no, e.side, e.amount) for e in session.exec(query)]
 
 
 def _post(

@@ -1,4 +1,4 @@
-"""The simulator under test, on PostgreSQL and on SQLite; whatever a test did, the ledger must balance after it."""
+"""The simulator under test, on PostgreSQL and on SQLite: whatever a test did, the ledger balances after it."""
 
 from __future__ import annotations
 

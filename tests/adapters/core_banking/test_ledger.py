@@ -3,15 +3,24 @@ reversal. GL balances are shared by every test on a database, so tests compare t
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from sqlalchemy.engine import Engine
 from stdnum import luhn
 
-from adapters.core_banking.simulator import GL_CASH, CoreBankingSimulator, deposit_account_no
-from adapters.errors import OutcomeUnknown, Refused
-from tests.adapters.core_banking.support import account, loan, uid
+from adapters.core_banking.simulator import (
+    GL_CASH,
+    GL_INTEREST_INCOME,
+    GL_PENALTY_INCOME,
+    CoreBankingSimulator,
+    deposit_account_no,
+)
+from adapters.errors import AdapterUnavailable, OutcomeUnknown, Refused
+from tests.adapters.core_banking.support import account, funded, loan, uid
 
 
 def gl(cbs: CoreBankingSimulator, account_no: str) -> Decimal:
@@ -147,3 +156,205 @@ def test_loan_balance_is_the_loan_accounts_balance(cbs: CoreBankingSimulator) ->
     note, _ = loan(cbs, Decimal("12000"))
     assert cbs.loan_balance(note) == cbs.balance(f"LN-{note}") == Decimal("12000.00")
     assert refusal(cbs.loan_balance, f"N{uid()}") == "ACCOUNT_NOT_FOUND"
+
+
+# ---- repayments ----
+
+def repay(cbs: CoreBankingSimulator, key: str, note: str, payer: str, principal: str = "0", interest: str = "0",
+          penalty: str = "0", compound: str = "0"):
+    return cbs.repay(idempotency_key=key, note_no=note, from_account=payer, principal=Decimal(principal),
+                     interest=Decimal(interest), penalty=Decimal(penalty), compound=Decimal(compound))
+
+
+def income(cbs: CoreBankingSimulator) -> tuple[Decimal, Decimal]:
+    return gl(cbs, GL_INTEREST_INCOME), gl(cbs, GL_PENALTY_INCOME)
+
+
+def test_a_repayment_splits_over_the_loan_and_the_income_accounts(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("10000"))
+    interest_before, penalty_before = income(cbs)
+    posting = repay(cbs, f"{note}:p1", note, payer, "1000", "40.50", "3.20", "0.15")
+    assert (posting.kind, posting.reference, posting.amount, posting.reversed) == (
+        "repayment", note, Decimal("1043.85"), False)
+    legs = {(e.account_no, e.side, e.amount) for e in cbs.entries(posting_id=posting.posting_id)}
+    assert legs == {(payer, "D", Decimal("1043.85")), (f"LN-{note}", "C", Decimal("1000.00")),
+                    (GL_INTEREST_INCOME, "C", Decimal("40.50")), (GL_PENALTY_INCOME, "C", Decimal("3.35"))}
+    assert cbs.balance(payer) == Decimal("8956.15")
+    assert cbs.loan_balance(note) == Decimal("9000.00")
+    interest_after, penalty_after = income(cbs)
+    assert interest_after - interest_before == Decimal("40.50")
+    assert penalty_after - penalty_before == Decimal("3.35")
+    assert cbs.find_posting(f"{note}:p1") == posting
+    assert [p.kind for p in cbs.postings(reference=note)] == ["repayment", "disbursement"]
+
+
+def test_parts_that_are_zero_get_no_entry(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("5000"))
+    posting = repay(cbs, f"{note}:i1", note, payer, interest="18.75")
+    legs = {(e.account_no, e.side, e.amount) for e in cbs.entries(posting_id=posting.posting_id)}
+    assert legs == {(payer, "D", Decimal("18.75")), (GL_INTEREST_INCOME, "C", Decimal("18.75"))}
+    assert cbs.loan_balance(note) == Decimal("5000.00")
+    posting = repay(cbs, f"{note}:c1", note, payer, compound="0.07")
+    assert {(e.account_no, e.side) for e in cbs.entries(posting_id=posting.posting_id)} == {
+        (payer, "D"), (GL_PENALTY_INCOME, "C")}
+
+
+def test_a_repayment_may_clear_the_loan_and_empty_the_account(cbs: CoreBankingSimulator) -> None:
+    note, borrower = loan(cbs, Decimal("3000"))
+    payer = funded(cbs, Decimal("3012.34"))
+    repay(cbs, f"{note}:all", note, payer, "3000", "12.34")
+    assert cbs.loan_balance(note) == 0
+    assert cbs.balance(payer) == 0
+    assert cbs.balance(borrower) == Decimal("3000.00")
+
+
+def test_a_repayment_replays_by_key_and_refuses_other_content_under_it(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("2000"))
+    first = repay(cbs, f"{note}:p1", note, payer, "100", "10", "1", "0.50")
+    assert repay(cbs, f"{note}:p1", note, payer, "100.00", "10.00", "1.0", "0.5") == first
+    other_note, other_payer = loan(cbs, Decimal("2000"))
+    for changed in (
+        {"principal": "101"},  # another total
+        {"principal": "90", "interest": "20"},  # the same total split otherwise
+        {"payer": other_payer},
+        {"note": other_note},
+    ):
+        kwargs = {"note": note, "payer": payer, "principal": "100", "interest": "10", "penalty": "1",
+                  "compound": "0.50"} | changed
+        assert refusal(repay, cbs, f"{note}:p1", **kwargs) == "IDEMPOTENCY_MISMATCH"
+    # The disbursement's key.
+    assert refusal(repay, cbs, f"{note}:d", note, payer, "100") == "IDEMPOTENCY_MISMATCH"
+    assert cbs.count_postings("repayment", note) == 1
+    assert cbs.loan_balance(note) == Decimal("1900.00")
+
+
+@pytest.mark.parametrize("parts", [
+    ("0", "0", "0", "0"), ("-1", "5", "0", "0"), ("1.001", "0", "0", "0"), ("0", "NaN", "0", "0"),
+    ("0", "0", "0", "sNaN"), ("9999999999999999.99", "0.01", "0", "0"),
+])
+def test_repayment_parts_are_checked(cbs: CoreBankingSimulator, parts: tuple[str, ...]) -> None:
+    note, payer = loan(cbs, Decimal("100"))
+    assert refusal(repay, cbs, uid(), note, payer, *parts) == "INVALID_AMOUNT"
+    assert cbs.count_postings("repayment", note) == 0
+
+
+def test_repayment_requests_are_checked(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("100"))
+    with pytest.raises(TypeError):
+        cbs.repay(idempotency_key=uid(), note_no=note, from_account=payer, principal=Decimal(1),
+                  interest=0.5, penalty=Decimal(0), compound=Decimal(0))  # type: ignore[arg-type]
+    assert refusal(repay, cbs, "k" * 129, note, payer, "1") == "INVALID_REQUEST"
+    assert refusal(repay, cbs, uid(), "N" * 33, payer, "1") == "INVALID_REQUEST"
+
+
+def test_a_repayment_needs_the_loan_and_a_usable_funded_account(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("500"))
+    assert refusal(repay, cbs, uid(), f"N{uid()}", payer, interest="1") == "LOAN_ACCOUNT_NOT_FOUND"
+    assert refusal(repay, cbs, uid(), note, payer, "500.01") == "PRINCIPAL_EXCEEDS_BALANCE"
+    assert refusal(repay, cbs, uid(), note, "6229000000000000000", "1") == "ACCOUNT_NOT_FOUND"
+    assert refusal(repay, cbs, uid(), note, f"LN-{note}", "1") == "ACCOUNT_NOT_FOUND"
+    poor = funded(cbs, Decimal("10"))
+    with pytest.raises(Refused) as refused:
+        repay(cbs, uid(), note, poor, "5", "5", "0.01")
+    assert (refused.value.code, refused.value.message) == ("INSUFFICIENT_FUNDS", "账户余额不足")
+    cbs.freeze_account(payer)
+    assert refusal(repay, cbs, uid(), note, payer, "1") == "ACCOUNT_FROZEN"
+    assert cbs.count_postings("repayment", note) == 0
+    cbs.unfreeze_account(payer)
+    repay(cbs, uid(), note, payer, "1")
+    assert cbs.loan_balance(note) == Decimal("499.00")
+
+
+def test_racing_repayments_cannot_overdraw_the_account(cbs: CoreBankingSimulator) -> None:
+    note, _ = loan(cbs, Decimal("1000"))
+    payer = funded(cbs, Decimal("500"))
+
+    def attempt(i: int) -> str:
+        try:
+            repay(cbs, f"{note}:i{i}", note, payer, interest="100")
+            return "ok"
+        except Refused as refused:
+            return refused.code
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(attempt, range(8)))
+    assert outcomes == ["INSUFFICIENT_FUNDS"] * 3 + ["ok"] * 5
+    assert cbs.balance(payer) == 0
+
+
+def test_racing_repayments_cannot_repay_more_principal_than_is_owed(cbs: CoreBankingSimulator) -> None:
+    note, _ = loan(cbs, Decimal("300"))
+    payers = [funded(cbs, Decimal("1000")) for _ in range(2)]
+
+    def attempt(i: int) -> str:
+        try:
+            repay(cbs, f"{note}:p{i}", note, payers[i % 2], "100")
+            return "ok"
+        except Refused as refused:
+            return refused.code
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = sorted(pool.map(attempt, range(6)))
+    assert outcomes == ["PRINCIPAL_EXCEEDS_BALANCE"] * 3 + ["ok"] * 3
+    assert cbs.loan_balance(note) == 0
+
+
+def test_threads_racing_on_one_repayment_key_make_one_posting(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("1000"))
+    with ThreadPoolExecutor(8) as pool:
+        postings = list(pool.map(lambda _: repay(cbs, f"{note}:p1", note, payer, "200", "3"), range(8)))
+    assert len({p.posting_id for p in postings}) == 1
+    assert cbs.count_postings("repayment", note) == 1
+    assert cbs.balance(payer) == Decimal("797.00")
+
+
+def test_a_repayment_race_lost_at_the_unique_constraint_answers_with_the_winner(
+    cbs: CoreBankingSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Blind each thread's first look-up so both really reach the INSERT and one hits the UNIQUE key.
+    note, payer = loan(cbs, Decimal("1000"))
+    real = cbs._replay_repayment
+    seen = threading.local()
+
+    def first_look_blind(*args):
+        if not getattr(seen, "looked", False):
+            seen.looked = True
+            return None
+        return real(*args)
+
+    monkeypatch.setattr(cbs, "_replay_repayment", first_look_blind)
+    barrier = threading.Barrier(2)
+
+    def go(_: int):
+        barrier.wait()
+        return repay(cbs, f"{note}:p1", note, payer, "300", "1.50")
+
+    with ThreadPoolExecutor(2) as pool:
+        postings = list(pool.map(go, range(2)))
+    assert postings[0] == postings[1]
+    assert cbs.count_postings("repayment", note) == 1
+    assert cbs.loan_balance(note) == Decimal("700.00")
+
+
+def test_repayment_faults_fire_and_a_lost_answer_is_found(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("1000"))
+    cbs.inject_fault(operation="repay", kind="unavailable")
+    with pytest.raises(AdapterUnavailable) as raised:
+        repay(cbs, f"{note}:p1", note, payer, "100")
+    assert not isinstance(raised.value, OutcomeUnknown)
+    assert cbs.find_posting(f"{note}:p1") is None
+    cbs.inject_fault(operation="repay", kind="timeout_after_commit")
+    with pytest.raises(OutcomeUnknown):
+        repay(cbs, f"{note}:p1", note, payer, "100")
+    found = cbs.find_posting(f"{note}:p1")
+    assert found is not None and found.kind == "repayment"
+    assert repay(cbs, f"{note}:p1", note, payer, "100") == found
+    assert cbs.loan_balance(note) == Decimal("900.00")
+
+
+def test_a_repayments_answer_comes_late_with_the_answer_delay(db_engine: Engine) -> None:
+    slow = CoreBankingSimulator(db_engine, answer_delay_s=0.05)
+    note, payer = loan(slow, Decimal("100"))
+    started = time.perf_counter()
+    repay(slow, f"{note}:p1", note, payer, "1")
+    assert time.perf_counter() - started >= 0.05
