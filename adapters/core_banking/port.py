@@ -56,7 +56,9 @@ class CoreBanking(Protocol):
         ...
 
     def reverse(self, *, idempotency_key: str, original_key: str) -> Posting:
-        """Post the mirror image of an earlier posting. Idempotent by key."""
+        """Post the mirror image of an earlier posting (any kind but a reversal), once. Idempotent by key.
+        Refused INSUFFICIENT_FUNDS when a deposit account no longer holds what the original credited it, and
+        PRINCIPAL_REPAID when a loan already repaid in part would go below zero (reverse the repayments first)."""
         ...
 
     def balance(self, account_no: str) -> Decimal:

@@ -34,6 +34,7 @@ GL_PENALTY_INCOME = "GL-PENALTY-INCOME"  # 罚息复利收入
 # debits (assets).
 CREDIT_NORMAL = frozenset({"deposit"})
 CREDIT_NORMAL_GL = frozenset({GL_INTEREST_INCOME, GL_PENALTY_INCOME})
+GL_ACCOUNTS = frozenset({GL_CASH}) | CREDIT_NORMAL_GL
 # A payee's deposit account is owned by 'CP:<ref>': no customer_no may start so, so the two never share one.
 COUNTERPARTY_PREFIX = "CP:"
 
@@ -190,6 +191,7 @@ class CoreBankingSimulator:
                         raise _AlreadyReversed
                     legs = [(account, "C" if side == "D" else "D", amount)
                             for account, side, amount in _legs(session, original.posting_id)]
+                    _check_nothing_overdrawn(session, legs)
                     posting = _post(session, key=idempotency_key, kind="reversal", reference=original.reference,
                                     legs=legs, reverses_key=original_key)
             except (IntegrityError, _AlreadyReversed):
@@ -414,11 +416,27 @@ def _open_gl(session: Session, account_no: str) -> None:
                   opened_at=utcnow())
 
 
+def _credit_normal(account: CbsAccount) -> bool:
+    return account.kind in CREDIT_NORMAL or account.account_no in CREDIT_NORMAL_GL
+
+
 def _balance(session: Session, account: CbsAccount) -> Decimal:
     debit, credit = _sums(session, CbsEntry.account_no == account.account_no)
-    if account.kind in CREDIT_NORMAL or account.account_no in CREDIT_NORMAL_GL:
-        return credit - debit
-    return debit - credit
+    return credit - debit if _credit_normal(account) else debit - credit
+
+
+def _check_nothing_overdrawn(session: Session, legs: list[tuple[str, str, Decimal]]) -> None:
+    """A reversal takes back what its original gave, which may be gone by now: a deposit account it debits
+    must still hold the money (spent money is not clawed back), and a loan account it credits must still owe
+    it (a disbursement is reversed after its repayments). GL accounts are the bank's own and not checked."""
+    for account_no, account in _lock(session, {a for a, _, _ in legs} - GL_ACCOUNTS).items():
+        credited = sum((amount if side == "C" else -amount for a, side, amount in legs if a == account_no),
+                       Decimal(0))
+        if _balance(session, account) + (credited if _credit_normal(account) else -credited) >= 0:
+            continue
+        if account.kind == "deposit":
+            raise Refused("INSUFFICIENT_FUNDS", "账户余额不足")
+        raise Refused("PRINCIPAL_REPAID", "贷款本金已部分归还,请先冲正还款")
 
 
 def _posting_by_key(session: Session, key: str) -> CbsPosting | None:

@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -358,3 +359,89 @@ def test_a_repayments_answer_comes_late_with_the_answer_delay(db_engine: Engine)
     started = time.perf_counter()
     repay(slow, f"{note}:p1", note, payer, "1")
     assert time.perf_counter() - started >= 0.05
+
+
+# ---- reversing deposits and repayments ----
+
+def test_reversing_a_repayment_restores_the_account_the_loan_and_the_income(cbs: CoreBankingSimulator) -> None:
+    note, payer = loan(cbs, Decimal("10000"))
+    before = (cbs.balance(payer), cbs.loan_balance(note), *income(cbs))
+    original = repay(cbs, f"{note}:p1", note, payer, "1000", "40.50", "3.20", "0.15")
+    reversal = cbs.reverse(idempotency_key=f"{note}:p1:r", original_key=f"{note}:p1")
+    assert (reversal.kind, reversal.reference, reversal.amount) == ("reversal", note, Decimal("1043.85"))
+    legs = {(e.account_no, e.side, e.amount) for e in cbs.entries(posting_id=reversal.posting_id)}
+    assert legs == {(payer, "C", Decimal("1043.85")), (f"LN-{note}", "D", Decimal("1000.00")),
+                    (GL_INTEREST_INCOME, "D", Decimal("40.50")), (GL_PENALTY_INCOME, "D", Decimal("3.35"))}
+    assert (cbs.balance(payer), cbs.loan_balance(note), *income(cbs)) == before
+    assert cbs.find_posting(f"{note}:p1") == original.model_copy(update={"reversed": True})
+    assert cbs.trial_balance() == 0
+    assert refusal(cbs.reverse, idempotency_key=f"{note}:p1:r2", original_key=f"{note}:p1") == "ALREADY_REVERSED"
+
+
+def test_reversing_a_deposit_restores_the_account_and_cash(cbs: CoreBankingSimulator) -> None:
+    to, key = account(cbs), f"cash-in:{uid()}"
+    cash_before = gl(cbs, GL_CASH)
+    cbs.deposit(idempotency_key=key, to_account=to, amount=Decimal("250"))
+    reversal = cbs.reverse(idempotency_key=f"{key}:r", original_key=key)
+    assert (reversal.kind, reversal.reference) == ("reversal", to)
+    assert {(e.account_no, e.side) for e in cbs.entries(posting_id=reversal.posting_id)} == {
+        (GL_CASH, "C"), (to, "D")}
+    assert cbs.balance(to) == 0 and gl(cbs, GL_CASH) == cash_before
+    assert cbs.trial_balance() == 0
+
+
+def test_a_spent_deposit_is_reversed_only_once_the_money_is_back(cbs: CoreBankingSimulator) -> None:
+    note, _ = loan(cbs, Decimal("1000"))
+    to, key = account(cbs), f"cash-in:{uid()}"
+    cbs.deposit(idempotency_key=key, to_account=to, amount=Decimal("100"))
+    repay(cbs, f"{note}:i1", note, to, interest="60")
+    assert refusal(cbs.reverse, idempotency_key=f"{key}:r", original_key=key) == "INSUFFICIENT_FUNDS"
+    assert cbs.find_posting(key).reversed is False  # the refused reversal left no claim behind
+    assert cbs.balance(to) == Decimal("40.00")
+    cbs.deposit(idempotency_key=f"cash-in:{uid()}", to_account=to, amount=Decimal("60"))
+    cbs.reverse(idempotency_key=f"{key}:r", original_key=key)
+    assert cbs.balance(to) == 0
+
+
+def test_a_disbursement_is_reversed_only_after_its_repayments(cbs: CoreBankingSimulator) -> None:
+    note, borrower = loan(cbs, Decimal("1000"))
+    payer = funded(cbs, Decimal("400"))
+    repay(cbs, f"{note}:p1", note, payer, "400")
+    assert refusal(cbs.reverse, idempotency_key=f"{note}:d:r", original_key=f"{note}:d") == "PRINCIPAL_REPAID"
+    assert cbs.balance(borrower) == Decimal("1000.00") and cbs.loan_balance(note) == Decimal("600.00")
+    cbs.reverse(idempotency_key=f"{note}:p1:r", original_key=f"{note}:p1")
+    cbs.reverse(idempotency_key=f"{note}:d:r", original_key=f"{note}:d")
+    assert (cbs.balance(borrower), cbs.loan_balance(note), cbs.balance(payer)) == (0, 0, Decimal("400.00"))
+
+
+def test_a_disbursement_spent_by_the_borrower_is_not_clawed_back(cbs: CoreBankingSimulator) -> None:
+    note, borrower = loan(cbs, Decimal("1000"))
+    other, _ = loan(cbs, Decimal("1000"))
+    repay(cbs, f"{other}:i1", other, borrower, interest="0.01")
+    assert refusal(cbs.reverse, idempotency_key=f"{note}:d:r", original_key=f"{note}:d") == "INSUFFICIENT_FUNDS"
+    assert cbs.loan_balance(note) == Decimal("1000.00")
+
+
+def test_a_reversal_and_a_repayment_racing_for_the_same_money_cannot_both_take_it(
+    cbs: CoreBankingSimulator,
+) -> None:
+    note, _ = loan(cbs, Decimal("1000"))
+    for _ in range(5):
+        to, key = account(cbs), f"cash-in:{uid()}"
+        cbs.deposit(idempotency_key=key, to_account=to, amount=Decimal("100"))
+        barrier = threading.Barrier(2)
+
+        def attempt(call, barrier: threading.Barrier = barrier) -> str:
+            barrier.wait()
+            try:
+                call()
+                return "ok"
+            except Refused as refused:
+                return refused.code
+
+        take_back = partial(cbs.reverse, idempotency_key=f"{key}:r", original_key=key)
+        spend = partial(repay, cbs, f"{key}:spend", note, to, interest="100")
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(attempt, [take_back, spend]))
+        assert sorted(outcomes) == ["INSUFFICIENT_FUNDS", "ok"]
+        assert cbs.balance(to) == 0
