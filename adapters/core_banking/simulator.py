@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
 from uuid import uuid4
 
@@ -19,11 +20,23 @@ from adapters.simkit import SimulatedLink, insert_ignore, utcnow
 from db.engine import session_scope
 from domain.money import is_whole_fen
 
-OPERATIONS = frozenset({"open_deposit_account", "disburse", "find_posting", "reverse", "balance"})
+OPERATIONS = frozenset({
+    "open_deposit_account", "open_counterparty_account", "deposit", "disburse", "repay", "find_posting",
+    "reverse", "balance", "loan_balance",
+})
 BIN = "6229"
 MAX_AMOUNT = Decimal("9999999999999999.99")  # NUMERIC(18,2)
-# Deposit balances are credits the bank owes; loan (and GL asset) balances are debits owed to it.
+# General-ledger accounts, opened on first use.
+GL_CASH = "GL-CASH"  # teller cash and incoming transfers: the other side of every deposit
+GL_INTEREST_INCOME = "GL-INTEREST-INCOME"  # 利息收入
+GL_PENALTY_INCOME = "GL-PENALTY-INCOME"  # 罚息复利收入
+# Deposit balances are credits the bank owes, income is a credit it has earned; loan and cash balances are
+# debits (assets).
 CREDIT_NORMAL = frozenset({"deposit"})
+CREDIT_NORMAL_GL = frozenset({GL_INTEREST_INCOME, GL_PENALTY_INCOME})
+GL_ACCOUNTS = frozenset({GL_CASH}) | CREDIT_NORMAL_GL
+# A payee's deposit account is owned by 'CP:<ref>': no customer_no may start so, so the two never share one.
+COUNTERPARTY_PREFIX = "CP:"
 
 
 def deposit_account_no(customer_no: str) -> str:
@@ -45,35 +58,49 @@ class CoreBankingSimulator:
         self._engine = engine
         self.link = SimulatedLink(
             engine, system="core banking", fault_table=CbsFault, operations=OPERATIONS, latency_s=latency_s,
-            answer_delay_s=answer_delay_s, delayed_answers=frozenset({"disburse", "reverse"}),
+            answer_delay_s=answer_delay_s, delayed_answers=frozenset({"disburse", "repay", "reverse"}),
         )
 
     # ---- the port ----
 
     def open_deposit_account(self, *, customer_no: str) -> str:
         with self.link.call("open_deposit_account"):
-            if not customer_no or len(customer_no) > 40:
+            if not customer_no or len(customer_no) > 40 or customer_no.startswith(COUNTERPARTY_PREFIX):
                 raise Refused("INVALID_CUSTOMER_NO", "客户号格式不正确")
-            existing = self._deposit_account_of(customer_no)
-            if existing is not None:
-                return existing
-            account_no = deposit_account_no(customer_no)
+            return self._open_deposit(customer_no)
+
+    def open_counterparty_account(self, *, counterparty_ref: str) -> str:
+        with self.link.call("open_counterparty_account"):
+            owner_ref = COUNTERPARTY_PREFIX + counterparty_ref
+            if not counterparty_ref or len(owner_ref) > 40:
+                raise Refused("INVALID_COUNTERPARTY_REF", "收款方编号格式不正确")
+            return self._open_deposit(owner_ref)
+
+    def deposit(self, *, idempotency_key: str, to_account: str, amount: Decimal) -> Posting:
+        with self.link.call("deposit"):
+            _check_amount(amount)
+            _check_lengths(idempotency_key)
+            done = self._replay_deposit(idempotency_key, to_account, amount)
+            if done is not None:
+                return done
             try:
                 with session_scope(self._engine) as session:
-                    session.add(CbsAccount(account_no=account_no, kind="deposit", owner_ref=customer_no,
-                                           opened_at=utcnow()))
+                    _deposit_account(_lock(session, [to_account]).get(to_account), "收款")
+                    _open_gl(session, GL_CASH)
+                    # The reference is the credited account, so its deposits are found like a note's postings.
+                    posting = _post(session, key=idempotency_key, kind="deposit", reference=to_account,
+                                    legs=[(GL_CASH, "D", amount), (to_account, "C", amount)])
             except IntegrityError:
-                existing = self._deposit_account_of(customer_no)
-                if existing is None:
+                done = self._replay_deposit(idempotency_key, to_account, amount)
+                if done is None:
                     raise
-                return existing
-            return account_no
+                return done
+            return posting
 
     def disburse(self, *, idempotency_key: str, note_no: str, to_account: str, amount: Decimal) -> Posting:
         with self.link.call("disburse"):
             _check_amount(amount)
-            if not 0 < len(idempotency_key) <= 128 or not 0 < len(note_no) <= 32:
-                raise Refused("INVALID_REQUEST", "请求参数长度不正确")
+            _check_lengths(idempotency_key, note_no)
             done = self._replay_disbursement(idempotency_key, note_no, to_account, amount)
             if done is not None:
                 return done
@@ -101,6 +128,43 @@ class CoreBankingSimulator:
                 return done
             return posting
 
+    def repay(
+        self, *, idempotency_key: str, note_no: str, from_account: str, principal: Decimal, interest: Decimal,
+        penalty: Decimal, compound: Decimal,
+    ) -> Posting:
+        with self.link.call("repay"):
+            total = _check_buckets(principal, interest, penalty, compound)
+            _check_lengths(idempotency_key, note_no)
+            loan_account = f"LN-{note_no}"
+            legs = _repayment_legs(from_account, loan_account, principal, interest, penalty + compound)
+            done = self._replay_repayment(idempotency_key, note_no, legs)
+            if done is not None:
+                return done
+            try:
+                with session_scope(self._engine) as session:
+                    # Both balances checked stay locked until the posting commits: two repayments of one
+                    # account or one loan cannot both pass on the same balance.
+                    locked = _lock(session, [from_account, loan_account])
+                    loan = locked.get(loan_account)
+                    if loan is None or loan.kind != "loan":
+                        raise Refused("LOAN_ACCOUNT_NOT_FOUND", "贷款账户不存在")
+                    if principal > _balance(session, loan):
+                        raise Refused("PRINCIPAL_EXCEEDS_BALANCE", "还款本金超过贷款余额")
+                    payer = _deposit_account(locked.get(from_account), "付款")
+                    if _balance(session, payer) < total:
+                        raise Refused("INSUFFICIENT_FUNDS", "账户余额不足")
+                    for gl in {account for account, _, _ in legs} & CREDIT_NORMAL_GL:
+                        _open_gl(session, gl)
+                    posting = _post(session, key=idempotency_key, kind="repayment", reference=note_no,
+                                    legs=legs)
+            except IntegrityError:
+                # A concurrent call with the same key committed first: answer as a retry would.
+                done = self._replay_repayment(idempotency_key, note_no, legs)
+                if done is None:
+                    raise
+                return done
+            return posting
+
     def find_posting(self, idempotency_key: str) -> Posting | None:
         with self.link.call("find_posting"), Session(self._engine) as session:
             row = _posting_by_key(session, idempotency_key)
@@ -108,8 +172,7 @@ class CoreBankingSimulator:
 
     def reverse(self, *, idempotency_key: str, original_key: str) -> Posting:
         with self.link.call("reverse"):
-            if not 0 < len(idempotency_key) <= 128:
-                raise Refused("INVALID_REQUEST", "请求参数长度不正确")
+            _check_lengths(idempotency_key)
             done = self._replay_reversal(idempotency_key, original_key)
             if done is not None:
                 return done
@@ -126,9 +189,9 @@ class CoreBankingSimulator:
                     ).rowcount
                     if not claimed:
                         raise _AlreadyReversed
-                    legs = [(e.account_no, "C" if e.side == "D" else "D", e.amount)
-                            for e in session.exec(select(CbsEntry).where(CbsEntry.posting_id == original.posting_id)
-                                                  .order_by(CbsEntry.id))]
+                    legs = [(account, "C" if side == "D" else "D", amount)
+                            for account, side, amount in _legs(session, original.posting_id)]
+                    _check_nothing_overdrawn(session, legs)
                     posting = _post(session, key=idempotency_key, kind="reversal", reference=original.reference,
                                     legs=legs, reverses_key=original_key)
             except (IntegrityError, _AlreadyReversed):
@@ -144,8 +207,15 @@ class CoreBankingSimulator:
             account = session.get(CbsAccount, account_no)
             if account is None:
                 raise Refused("ACCOUNT_NOT_FOUND", "账户不存在")
-            debit, credit = _sums(session, CbsEntry.account_no == account_no)
-            return credit - debit if account.kind in CREDIT_NORMAL else debit - credit
+            return _balance(session, account)
+
+    def loan_balance(self, note_no: str) -> Decimal:
+        """The principal outstanding on a note: the balance of its loan account, which must exist."""
+        with self.link.call("loan_balance"), Session(self._engine) as session:
+            account = session.get(CbsAccount, f"LN-{note_no}")
+            if account is None or account.kind != "loan":
+                raise Refused("ACCOUNT_NOT_FOUND", "贷款账户不存在")
+            return _balance(session, account)
 
     # ---- operations and the ledger read view ----
 
@@ -196,11 +266,36 @@ class CoreBankingSimulator:
 
     # ---- internals ----
 
-    def _deposit_account_of(self, customer_no: str) -> str | None:
+    def _open_deposit(self, owner_ref: str) -> str:
+        existing = self._deposit_account_of(owner_ref)
+        if existing is not None:
+            return existing
+        account_no = deposit_account_no(owner_ref)
+        try:
+            with session_scope(self._engine) as session:
+                session.add(CbsAccount(account_no=account_no, kind="deposit", owner_ref=owner_ref,
+                                       opened_at=utcnow()))
+        except IntegrityError:
+            existing = self._deposit_account_of(owner_ref)
+            if existing is None:
+                raise
+            return existing
+        return account_no
+
+    def _deposit_account_of(self, owner_ref: str) -> str | None:
         with Session(self._engine) as session:
             return session.exec(
-                select(CbsAccount.account_no).where(CbsAccount.kind == "deposit", CbsAccount.owner_ref == customer_no)
+                select(CbsAccount.account_no).where(CbsAccount.kind == "deposit", CbsAccount.owner_ref == owner_ref)
             ).first()
+
+    def _replay_deposit(self, key: str, to_account: str, amount: Decimal) -> Posting | None:
+        with Session(self._engine) as session:
+            row = _posting_by_key(session, key)
+        if row is None:
+            return None
+        if (row.kind, row.reference, row.amount) != ("deposit", to_account, amount):
+            raise Refused("IDEMPOTENCY_MISMATCH", "同一幂等键的请求内容与原交易不一致")
+        return _public(row)
 
     def _replay_disbursement(
         self, key: str, note_no: str, to_account: str, amount: Decimal
@@ -213,6 +308,18 @@ class CoreBankingSimulator:
                 select(CbsEntry.account_no).where(CbsEntry.posting_id == row.posting_id, CbsEntry.side == "C")
             ).first()
         if (row.kind, row.reference, row.amount, credited) != ("disbursement", note_no, amount, to_account):
+            raise Refused("IDEMPOTENCY_MISMATCH", "同一幂等键的请求内容与原交易不一致")
+        return _public(row)
+
+    def _replay_repayment(self, key: str, note_no: str, legs: list[tuple[str, str, Decimal]]) -> Posting | None:
+        # The entries are the content: the payer, and how the total splits over principal, interest and
+        # penalty. Penalty and compound interest share one entry, so only their sum is compared.
+        with Session(self._engine) as session:
+            row = _posting_by_key(session, key)
+            if row is None:
+                return None
+            posted = _legs(session, row.posting_id)
+        if row.kind != "repayment" or row.reference != note_no or sorted(posted) != sorted(legs):
             raise Refused("IDEMPOTENCY_MISMATCH", "同一幂等键的请求内容与原交易不一致")
         return _public(row)
 
@@ -245,8 +352,100 @@ def _check_amount(amount: Decimal) -> None:
         raise Refused("INVALID_AMOUNT", "金额须为大于零且精确到分的数值")
 
 
+def _check_buckets(*buckets: Decimal) -> Decimal:
+    """Each part of a repayment is zero or more, to the fen, and their total a valid amount: returns it."""
+    for amount in buckets:
+        if not isinstance(amount, Decimal):
+            raise TypeError("amounts must be Decimals")
+        if not amount.is_finite() or amount < 0 or not is_whole_fen(amount):
+            raise Refused("INVALID_AMOUNT", "金额须为不小于零且精确到分的数值")
+    total = sum(buckets, Decimal(0))
+    _check_amount(total)
+    return total
+
+
+def _repayment_legs(
+    from_account: str, loan_account: str, principal: Decimal, interest: Decimal, penalty: Decimal
+) -> list[tuple[str, str, Decimal]]:
+    """Debit the payer with the total; credit each part that is not zero where it belongs."""
+    credits = [(loan_account, principal), (GL_INTEREST_INCOME, interest), (GL_PENALTY_INCOME, penalty)]
+    legs = [(account, "C", amount) for account, amount in credits if amount > 0]
+    return [(from_account, "D", sum((amount for _, _, amount in legs), Decimal(0))), *legs]
+
+
+def _check_lengths(idempotency_key: str, note_no: str | None = None) -> None:
+    # A loan account is 'LN-' + note_no and must fit its 40 characters.
+    if not 0 < len(idempotency_key) <= 128 or (note_no is not None and not 0 < len(note_no) <= 32):
+        raise Refused("INVALID_REQUEST", "请求参数长度不正确")
+
+
+def _lock(session: Session, account_nos: Iterable[str]) -> dict[str, CbsAccount]:
+    """Lock the rows of the accounts whose state a posting checks, so a concurrent posting cannot change
+    what was checked before this one commits; returns the rows found, by account_no.
+
+    PostgreSQL: row locks in account_no order, so two postings locking the same pair never deadlock; NO KEY
+    UPDATE (key_share) still lets other postings' foreign-key checks on the accounts through. SQLite has
+    no row locks, and pysqlite opens the transaction only at the first write: a write that changes nothing
+    first takes the database's single write lock, so the reads after it cannot be overtaken.
+    """
+    wanted = sorted(set(account_nos))
+    if session.get_bind().dialect.name == "sqlite":
+        session.exec(update(CbsAccount).where(CbsAccount.account_no.in_(wanted))
+                     .values(status=CbsAccount.status))
+    locked = {}
+    for account_no in wanted:
+        row = session.exec(
+            select(CbsAccount).where(CbsAccount.account_no == account_no).with_for_update(key_share=True)
+        ).first()
+        if row is not None:
+            locked[account_no] = row
+    return locked
+
+
+def _deposit_account(account: CbsAccount | None, role: str) -> CbsAccount:
+    """The account a posting moves a customer's (or payee's) money through; role is 收款 or 付款."""
+    if account is None or account.kind != "deposit":
+        raise Refused("ACCOUNT_NOT_FOUND", f"{role}账户不存在")
+    if account.status == "frozen":
+        raise Refused("ACCOUNT_FROZEN", f"{role}账户已冻结")
+    return account
+
+
+def _open_gl(session: Session, account_no: str) -> None:
+    insert_ignore(session, CbsAccount, account_no=account_no, kind="gl", owner_ref=account_no, status="active",
+                  opened_at=utcnow())
+
+
+def _credit_normal(account: CbsAccount) -> bool:
+    return account.kind in CREDIT_NORMAL or account.account_no in CREDIT_NORMAL_GL
+
+
+def _balance(session: Session, account: CbsAccount) -> Decimal:
+    debit, credit = _sums(session, CbsEntry.account_no == account.account_no)
+    return credit - debit if _credit_normal(account) else debit - credit
+
+
+def _check_nothing_overdrawn(session: Session, legs: list[tuple[str, str, Decimal]]) -> None:
+    """A reversal takes back what its original gave, which may be gone by now: a deposit account it debits
+    must still hold the money (spent money is not clawed back), and a loan account it credits must still owe
+    it (a disbursement is reversed after its repayments). GL accounts are the bank's own and not checked."""
+    for account_no, account in _lock(session, {a for a, _, _ in legs} - GL_ACCOUNTS).items():
+        credited = sum((amount if side == "C" else -amount for a, side, amount in legs if a == account_no),
+                       Decimal(0))
+        if _balance(session, account) + (credited if _credit_normal(account) else -credited) >= 0:
+            continue
+        if account.kind == "deposit":
+            raise Refused("INSUFFICIENT_FUNDS", "账户余额不足")
+        raise Refused("PRINCIPAL_REPAID", "贷款本金已部分归还,请先冲正还款")
+
+
 def _posting_by_key(session: Session, key: str) -> CbsPosting | None:
     return session.exec(select(CbsPosting).where(CbsPosting.idempotency_key == key)).first()
+
+
+def _legs(session: Session, posting_id: str) -> list[tuple[str, str, Decimal]]:
+    query = select(CbsEntry).where(CbsEntry.posting_id == posting_id).order_by(CbsEntry.id)
+    return [(e.account_no, e.side, e.amount) for e in session.exec(query)]
 
 
 def _post(

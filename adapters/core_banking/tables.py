@@ -15,7 +15,8 @@ from db.types import MoneyType
 class CbsAccount(SQLModel, table=True):
     __tablename__ = "cbs_account"
     __table_args__ = (
-        # One deposit account per customer, one loan account per note: the idempotency of opening.
+        # One deposit account per customer (or payee, owner_ref 'CP:<ref>'), one loan account per note,
+        # one row per GL account: the idempotency of opening.
         UniqueConstraint("kind", "owner_ref", name="uq_cbs_account_kind_owner"),
         CheckConstraint("kind IN ('deposit', 'loan', 'gl')", name="ck_cbs_account_kind"),
         CheckConstraint("status IN ('active', 'frozen')", name="ck_cbs_account_status"),
@@ -23,7 +24,11 @@ class CbsAccount(SQLModel, table=True):
 
     account_no: str = Field(primary_key=True, max_length=40)
     kind: str = Field(max_length=8)
-    owner_ref: str = Field(max_length=40, description="customer_no for deposit accounts, note_no for loan accounts")
+    owner_ref: str = Field(
+        max_length=40,
+        description="customer_no (or 'CP:' + payee ref) for deposit accounts, note_no for loan accounts, "
+                    "the account_no itself for GL accounts",
+    )
     status: str = Field(default="active", max_length=8)
     opened_at: datetime = utc_field()
 
@@ -31,7 +36,8 @@ class CbsAccount(SQLModel, table=True):
 class CbsPosting(SQLModel, table=True):
     __tablename__ = "cbs_posting"
     __table_args__ = (
-        CheckConstraint("kind IN ('disbursement', 'reversal')", name="ck_cbs_posting_kind"),
+        CheckConstraint("kind IN ('deposit', 'disbursement', 'repayment', 'reversal')",
+                        name="ck_cbs_posting_kind"),
         CheckConstraint("amount > 0", name="ck_cbs_posting_amount_positive"),
     )
 
@@ -39,7 +45,8 @@ class CbsPosting(SQLModel, table=True):
     posting_id: str = Field(unique=True, max_length=32)
     idempotency_key: str = Field(unique=True, max_length=128)
     kind: str = Field(max_length=16)
-    reference: str = Field(index=True, max_length=64, description="note_no of the loan")
+    reference: str = Field(index=True, max_length=64,
+                           description="note_no of the loan; the credited account for a deposit")
     amount: Decimal = Field(sa_type=MoneyType)
     posted_at: datetime = utc_field()
     # Unique: a posting can be reversed once, whatever key the second attempt uses.

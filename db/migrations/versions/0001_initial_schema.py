@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:18:33.571735
+Create Date: 2026-11-29 21:18:43.308023
 
 """
 from typing import Sequence, Union
@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('posted_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('reverses_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('reversed', sa.Boolean(), nullable=False),
-    sa.CheckConstraint("kind IN ('disbursement', 'reversal')", name='ck_cbs_posting_kind'),
+    sa.CheckConstraint("kind IN ('deposit', 'disbursement', 'repayment', 'reversal')", name='ck_cbs_posting_kind'),
     sa.CheckConstraint('amount > 0', name='ck_cbs_posting_amount_positive'),
     sa.ForeignKeyConstraint(['reverses_key'], ['cbs_posting.idempotency_key'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -13,23 +12,7 @@ from stdnum import luhn
 
 from adapters.core_banking.simulator import CoreBankingSimulator, deposit_account_no
 from adapters.errors import AdapterUnavailable, OutcomeUnknown, Refused
-
-
-@pytest.fixture
-def cbs(db_engine: Engine):
-    sim = CoreBankingSimulator(db_engine)
-    sim.clear_faults()
-    yield sim
-    sim.clear_faults()
-    assert sim.trial_balance() == 0
-
-
-def uid() -> str:
-    return uuid.uuid4().hex[:12].upper()
-
-
-def account(cbs: CoreBankingSimulator) -> str:
-    return cbs.open_deposit_account(customer_no=f"C{uid()}")
+from tests.adapters.core_banking.support import account, uid
 
 
 def test_opening_is_idempotent_and_deterministic(cbs: CoreBankingSimulator) -> None:
