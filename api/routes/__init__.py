@@ -11,8 +11,9 @@ from api.routes import (
     documents,
     guarantees,
     health,
+    loans,
     ops,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
-           documents.router, credit_lines.router, ops.router]
+           documents.router, credit_lines.router, loans.router, ops.router]
