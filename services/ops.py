@@ -1,16 +1,32 @@
-"""Ops read views over the simulators: the SMS outbox and the core-banking ledger."""
+"""Ops views: the SMS outbox and the core-banking ledger (simulators), the business date and end of day."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlmodel import Session
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.common import TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
+
 from adapters.errors import AdapterUnavailable, Refused
+from db import eod
 from domain.identity import mask_mobile
+from services.blocking import in_thread
+from services.clock import business_date, utcnow
 from services.errors import ProblemError, not_found
+from services.gateway import TemporalUnavailable, WorkflowGateway
+from services.schemas.loans import BusinessDateView, EndOfDayAccepted, EndOfDayIn
 from services.schemas.ops import AccountView, EntryView, PostingView, SmsView, TrialBalance
+from workflows import names
+from workflows.messages import EodInput, EodProgress
+
+log = logging.getLogger(__name__)
 
 _CODE = re.compile(r"(?<![0-9A-Za-z])\d{6}(?![0-9])")
 
@@ -61,3 +77,69 @@ def account(ledger: Ledger, account_no: str, *, limit: int, offset: int) -> Acco
 def trial_balance(ledger: Ledger) -> TrialBalance:
     diff = ledger.trial_balance()
     return TrialBalance(debit_minus_credit=diff, balanced=diff == 0)
+
+
+# ---- the business date and end of day (日终) ----
+
+def _progress_running(progress: EodProgress | None, closed: date | None) -> bool:
+    """The workflow is closing a date now, or has not yet closed through the date it was started for."""
+    if progress is None:
+        return False
+    if progress.business_date is not None:
+        return True
+    return progress.through is not None and (closed is None or closed < progress.through)
+
+
+async def _eod_progress(workflows: WorkflowGateway) -> EodProgress | None:
+    """The end-of-day workflow's progress query, or None when there is none (or Temporal does not answer:
+    the calendar in the database still stands)."""
+    try:
+        return await workflows.query(names.END_OF_DAY_WORKFLOW_ID, names.QUERY_PROGRESS, result_type=EodProgress)
+    except (TemporalUnavailable, RPCError, RPCTimeoutOrCancelledError) as exc:
+        if not (isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND):
+            log.info("end-of-day progress not available: %s", type(exc).__name__)
+        return None
+
+
+def _calendar(session: Session, today: date) -> tuple[date | None, date]:
+    return eod.closed_date(session), eod.open_date(session, today)
+
+
+async def business_date_view(session: Session, workflows: WorkflowGateway) -> BusinessDateView:
+    today = business_date(utcnow())
+    closed, open_ = await in_thread(_calendar, session, today)
+    progress = await _eod_progress(workflows)
+    return BusinessDateView(today=today, closed_date=closed, open_date=open_, end_of_day=progress,
+                            end_of_day_running=_progress_running(progress, closed))
+
+
+async def start_end_of_day(session: Session, workflows: WorkflowGateway, body: EndOfDayIn) -> EndOfDayAccepted:
+    """Close every business date up to `through` (default yesterday in Beijing) as EndOfDayWorkflow.
+
+    One runs at a time under one workflow id. The start attaches to a run already going; if that run
+    closes through another date, the answer is 409 and nothing new was started. Dates already closed
+    are refused (closing twice would do nothing), and so is a date that has not ended yet."""
+    today = business_date(utcnow())
+    through = body.through or today - timedelta(days=1)
+    closed, _ = await in_thread(_calendar, session, today)
+    if through >= today:
+        raise ProblemError(422, "DATE_NOT_ENDED", f"{through:%Y-%m-%d}尚未结束,最多日终至{today - timedelta(days=1):%Y-%m-%d}",
+                           f"{through} has not ended yet: end of day closes through {today - timedelta(days=1)} "
+                           "at most", "through")
+    if closed is not None and through <= closed:
+        raise ProblemError(422, "ALREADY_CLOSED",
+                           f"{closed:%Y-%m-%d}及以前的营业日均已日终,无需重复执行;下一个待日终日为"
+                           f"{closed + timedelta(days=1):%Y-%m-%d}",
+                           f"every business date through {closed} is closed already, so there is nothing to do; "
+                           f"the next date to close is {closed + timedelta(days=1)}", "through",
+                           extra={"closed_date": closed.isoformat()})
+    await workflows.start(names.END_OF_DAY, EodInput(through=through), id=names.END_OF_DAY_WORKFLOW_ID,
+                          search_attributes=TypedSearchAttributes.empty)
+    progress = await _eod_progress(workflows)
+    if progress is not None and progress.through is not None and progress.through != through:
+        raise ProblemError(409, "END_OF_DAY_RUNNING",
+                           f"日终正在执行(至{progress.through:%Y-%m-%d}),请待其完成后再发起",
+                           f"end of day is already running (through {progress.through}); start another once "
+                           "it has finished", "through", extra={"running_through": progress.through.isoformat()})
+    return EndOfDayAccepted(workflow_id=names.END_OF_DAY_WORKFLOW_ID, through=through, closed_date=closed,
+                            end_of_day=progress)
