@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlmodel import Session
-from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -95,7 +95,8 @@ async def _eod_progress(workflows: WorkflowGateway) -> EodProgress | None:
     the calendar in the database still stands)."""
     try:
         return await workflows.query(names.END_OF_DAY_WORKFLOW_ID, names.QUERY_PROGRESS, result_type=EodProgress)
-    except (TemporalUnavailable, RPCError, RPCTimeoutOrCancelledError) as exc:
+    except (TemporalUnavailable, RPCError, RPCTimeoutOrCancelledError, WorkflowQueryFailedError,
+            WorkflowQueryRejectedError) as exc:
         if not (isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND):
             log.info("end-of-day progress not available: %s", type(exc).__name__)
         return None
