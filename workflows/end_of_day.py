@@ -76,9 +76,9 @@ class EndOfDayWorkflow:
         await asyncio.gather(*(one(c) for c in todo))
         result: EodDayResult = await workflow.execute_activity_method(
             EodActivities.finish_day, day, **policies.DB_WRITE.kwargs())
-        self._days.append(result)
+        self._days = [*self._days[-30:], result]
 
     @workflow.query(name=names.QUERY_PROGRESS)
     def progress(self) -> EodProgress:
         return EodProgress(business_date=self._day, through=self._through, chunks_done=self._chunks_done,
-                           chunks_total=self._chunks_total, notes_closed=self._notes, days_closed=self._days[-31:])
+                           chunks_total=self._chunks_total, notes_closed=self._notes, days_closed=self._days)
