@@ -11,6 +11,7 @@ from adapters.core_banking.port import CoreBanking, Posting
 from adapters.errors import Refused
 from db.application_store import get_customer
 from db.engine import session_scope
+from db.line_store import note_by_no
 from workflows.messages import DisburseInput, PostingRef
 
 
@@ -31,7 +32,10 @@ class DisbursementActivities:
                 activity.logger.info("posting %s found on attempt %s", earlier.posting_id, activity.info().attempt)
                 return _ref(earlier)
         with session_scope(self._engine) as session:
-            account = get_customer(session, request.customer_id).settlement_account
+            note = note_by_no(session, request.note_no)
+            # 受托支付 pays the payee; otherwise the borrower's own settlement account.
+            account = (note.payee_account if note is not None and note.payment_mode == "entrusted"
+                       else get_customer(session, request.customer_id).settlement_account)
         if not account:
             raise ApplicationError("customer has no settlement account", {"code": "NO_SETTLEMENT_ACCOUNT"},
                                    type="PostingRefused", non_retryable=True)

@@ -73,8 +73,9 @@ class CreditLineActivities:
             existing = note_by_no(session, request.note_no)
             customer = get_customer(session, request.customer_id)
             if existing is not None:
+                paid_to = existing.payee_account or customer.settlement_account or ""
                 return NoteCreated(note_id=existing.id, note_no=existing.note_no, annual_rate=existing.annual_rate,
-                                   account_tail=(customer.settlement_account or "")[-4:])
+                                   account_tail=paid_to[-4:], payment_mode=existing.payment_mode)
             line = get_line(session, request.line_id)
             if line.status != "active":
                 raise _refuse("LINE_NOT_ACTIVE", f"credit line is {line.status}")
@@ -84,6 +85,8 @@ class CreditLineActivities:
             grade = app.grade or "B"
             customer_no = customer.customer_no
         account = self._cb.open_deposit_account(customer_no=customer_no)
+        payee_account = (self._cb.open_counterparty_account(counterparty_ref=request.payee_ref)
+                         if request.payment_mode == "entrusted" and request.payee_ref else None)
         rate = pricing.price(request.product, app.guarantee_type, grade, today).annual_rate
         schedule = build_schedule(request.amount, rate, request.term_months, request.repayment_method, today)
         with session_scope(self._engine) as session:
@@ -94,11 +97,13 @@ class CreditLineActivities:
                             repayment_method=request.repayment_method, annual_rate=rate, start_date=today,
                             maturity_date=schedule[-1].due_date, created_at=utcnow(),
                             penalty_rate=penalty_rate_for(rate, request.product.penalty_markup),
-                            allocation_order=request.product.allocation_order)
+                            allocation_order=request.product.allocation_order,
+                            payment_mode=request.payment_mode, payee_account=payee_account)
             session.add_all([customer, note])
             session.flush()
             session.add_all([ScheduleInstallment(note_id=note.id, **i.model_dump()) for i in schedule])
-            return NoteCreated(note_id=note.id, note_no=note.note_no, annual_rate=rate, account_tail=account[-4:])
+            return NoteCreated(note_id=note.id, note_no=note.note_no, annual_rate=rate,
+                               account_tail=(payee_account or account)[-4:], payment_mode=request.payment_mode)
 
     @activity.defn
     def settle_note(self, request: SettleNoteInput) -> None:

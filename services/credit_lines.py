@@ -48,6 +48,6 @@ async def drawdown(session: Session, workflows: WorkflowGateway, principal: Prin
     """The line's validator checks status, available amount and term; the drawdown then runs as its own workflow."""
     line = await in_thread(visible, session, principal, line_no)
     request = DrawdownRequest(amount=body.amount, term_months=body.term_months, repayment_method=body.repayment_method,
-                              requested_by=principal.subject)
+                              requested_by=principal.subject, payment_mode=body.payment_mode, payee_ref=body.payee_ref)
     return await workflows.update(names.credit_line_workflow_id(line.line_no), names.UPDATE_REQUEST_DRAWDOWN, request,
                                   result_type=DrawdownAccepted, update_id=update_id)

@@ -117,7 +117,8 @@ class CreditLineWorkflow:
             DrawdownInput(line_id=self._in.line_id, line_no=self._in.line_no, note_no=note_no,
                           parent_workflow_id=workflow.info().workflow_id, customer_id=self._in.customer_id,
                           branch_code=self._in.branch_code, product=self._in.product, amount=request.amount,
-                          term_months=request.term_months, repayment_method=request.repayment_method),
+                          term_months=request.term_months, repayment_method=request.repayment_method,
+                          payment_mode=request.payment_mode, payee_ref=request.payee_ref),
             id=workflow_id,
             # The line may continue as new while a drawdown runs; the child reports by workflow id.
             parent_close_policy=ParentClosePolicy.ABANDON)
@@ -143,6 +144,9 @@ class CreditLineWorkflow:
             raise refuse("TermBeyondLine", "借款到期日不得晚于额度到期日", "the loan would mature after the line expires")
         if request.repayment_method not in (self._in.repayment_methods or product.repayment_methods):
             raise refuse("RepaymentMethod", "本产品不支持该还款方式", "repayment method not offered")
+        if (request.payment_mode == "entrusted") != bool(request.payee_ref):
+            raise refuse("PayeeRequired", "受托支付须指定收款方，自主支付不得指定收款方",
+                         "entrusted payment needs a payee; self payment takes none")
         if request.repayment_method == "bullet" and request.term_months > product.bullet_max_months:
             raise refuse("BulletTooLong", "利随本清贷款期限不得超过一年", "bullet loans are at most 1 year")
 

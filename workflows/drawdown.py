@@ -52,7 +52,8 @@ class DrawdownWorkflow:
                 CreditLineActivities.create_note,
                 CreateNoteInput(line_id=inp.line_id, note_no=inp.note_no, customer_id=inp.customer_id,
                                 product=inp.product, amount=inp.amount, term_months=inp.term_months,
-                                repayment_method=inp.repayment_method),
+                                repayment_method=inp.repayment_method, payment_mode=inp.payment_mode,
+                                payee_ref=inp.payee_ref),
                 **policies.DB_WRITE.kwargs())
         except ActivityError as err:
             if activity_error_type(err) != "DrawdownRefused":
@@ -86,8 +87,8 @@ class DrawdownWorkflow:
 
         self._stage = "disbursed"
         await self._settled("disbursed")
-        await self._sms("drawdown_disbursed", {"note_no": inp.note_no, "amount": f"{inp.amount:,.2f}",
-                                               "account_tail": note.account_tail})
+        await self._sms("drawdown_paid_to_payee" if note.payment_mode == "entrusted" else "drawdown_disbursed",
+                        {"note_no": inp.note_no, "amount": f"{inp.amount:,.2f}", "account_tail": note.account_tail})
         return DrawdownResult(note_no=inp.note_no, status="disbursed", posting_ref=posting.posting_id)
 
     async def _failed(self, code: str, *, status: str = "failed", note_created: bool = True) -> DrawdownResult:

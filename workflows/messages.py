@@ -203,6 +203,10 @@ class DrawdownRequest(BaseModel):
     term_months: int
     repayment_method: str
     requested_by: str
+    # 受托支付: the money goes straight to a registered payee (a seed or feed supplier, by its reference),
+    # not to the borrower's account. Payee references are business codes, never personal data.
+    payment_mode: Literal["self", "entrusted"] = "self"
+    payee_ref: str | None = Field(default=None, max_length=32)
 
 
 class DrawdownAccepted(BaseModel):
@@ -245,6 +249,8 @@ class DrawdownInput(BaseModel):
     amount: Decimal
     term_months: int
     repayment_method: str
+    payment_mode: Literal["self", "entrusted"] = "self"
+    payee_ref: str | None = None
 
 
 class DrawdownResult(BaseModel):
@@ -369,13 +375,16 @@ class CreateNoteInput(BaseModel):
     amount: Decimal
     term_months: int
     repayment_method: str
+    payment_mode: Literal["self", "entrusted"] = "self"
+    payee_ref: str | None = None
 
 
 class NoteCreated(BaseModel):
     note_id: int
     note_no: str
     annual_rate: Decimal
-    account_tail: str = Field(description="last four digits of the settlement account, for the SMS")
+    account_tail: str = Field(description="last four digits of the account paid, for the SMS")
+    payment_mode: Literal["self", "entrusted"] = "self"
 
 
 class DisburseInput(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -41,6 +42,9 @@ class DrawdownIn(RequestModel):
     amount: Amount
     term_months: int = Field(ge=1, le=360)
     repayment_method: RepaymentMethod
+    payment_mode: Literal["self", "entrusted"] = Field(default="self", description="自主支付 or 受托支付")
+    payee_ref: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$",
+                                  description="the registered payee's code, for entrusted payment")
 
 
 class InstallmentView(BaseModel):

@@ -181,3 +181,32 @@ async def test_a_retried_drawdown_after_continue_as_new_makes_no_second_loan(dev
         state = await line.query(names.QUERY_STATE)
         assert Decimal(state["pending"]) == 0 and state["drawdowns"] == []
         await line.terminate("test over")
+
+
+async def test_entrusted_payment_pays_the_payee_not_the_borrower(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    client = dev_env.client
+    bank = CoreBankingSimulator(engine)
+    async with running_worker(client, engine, settings) as (queue, _):
+        line_no, customer_id = await open_line(client, queue, engine, product)
+        line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
+        await until(lambda: line.query(names.QUERY_STATE))
+        for mode, payee in (("entrusted", None), ("self", "FJ-SEED-001")):
+            with pytest.raises(WorkflowUpdateFailedError) as err:
+                await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
+                    amount=Decimal("8000"), term_months=12, repayment_method="equal_installment",
+                    requested_by="customer", payment_mode=mode, payee_ref=payee))
+            assert err.value.cause.type == "PayeeRequired"
+        accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
+            amount=Decimal("8000"), term_months=12, repayment_method="equal_installment", requested_by="customer",
+            payment_mode="entrusted", payee_ref="FJ-SEED-001"), result_type=DrawdownAccepted)
+        assert (await client.get_workflow_handle(accepted.workflow_id).result())["status"] == "disbursed"
+    payee = bank.open_counterparty_account(counterparty_ref="FJ-SEED-001")
+    with Session(engine) as s:
+        note = s.exec(select(LoanNote).where(LoanNote.note_no == accepted.note_no)).one()
+        borrower = s.get(Customer, customer_id)
+    assert (note.payment_mode, note.payee_account) == ("entrusted", payee)
+    assert bank.balance(payee) >= Decimal("8000") and bank.balance(borrower.settlement_account) == 0
+    assert bank.loan_balance(accepted.note_no) == Decimal("8000.00")
+    sent = SmsSimulator(engine).outbox(mobile=borrower.mobile, limit=20)
+    assert any(m.template == "drawdown_paid_to_payee" and payee[-4:] in m.body for m in sent)
