@@ -114,16 +114,18 @@ async def business_date_view(session: Session, workflows: WorkflowGateway) -> Bu
                             end_of_day_running=_progress_running(progress, closed))
 
 
-async def start_end_of_day(session: Session, workflows: WorkflowGateway, body: EndOfDayIn) -> EndOfDayAccepted:
+async def start_end_of_day(session: Session, workflows: WorkflowGateway, body: EndOfDayIn, *,
+                           future_dates: bool = False) -> EndOfDayAccepted:
     """Close every business date up to `through` (default yesterday in Beijing) as EndOfDayWorkflow.
 
     One runs at a time under one workflow id. The start attaches to a run already going; if that run
     closes through another date, the answer is 409 and nothing new was started. Dates already closed
-    are refused (closing twice would do nothing), and so is a date that has not ended yet."""
+    are refused (closing twice would do nothing), and so is a date that has not ended yet unless
+    `future_dates` (test systems move the business date forward; production never does)."""
     today = business_date(utcnow())
     through = body.through or today - timedelta(days=1)
     closed, _ = await in_thread(_calendar, session, today)
-    if through >= today:
+    if through >= today and not future_dates:
         raise ProblemError(422, "DATE_NOT_ENDED", f"{through:%Y-%m-%d}尚未结束,最多日终至{today - timedelta(days=1):%Y-%m-%d}",
                            f"{through} has not ended yet: end of day closes through {today - timedelta(days=1)} "
                            "at most", "through")

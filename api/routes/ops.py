@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import LedgerDep, OpsUser, OutboxDep, SessionDep, WorkflowsDep
+from api.deps import LedgerDep, OpsUser, OutboxDep, SessionDep, SettingsDep, WorkflowsDep
 from api.errors import responses
 from api.idempotency import IdempotencyDep
 from services import ops
@@ -49,7 +49,10 @@ async def business_date(user: OpsUser, session: SessionDep, workflows: Workflows
 
 @router.post("/end-of-day", status_code=202, response_model=EndOfDayAccepted, responses=responses(403, 409, 503))
 async def end_of_day(body: EndOfDayIn, user: OpsUser, session: SessionDep, workflows: WorkflowsDep,
-                     idem: IdempotencyDep) -> JSONResponse:
+                     settings: SettingsDep, idem: IdempotencyDep) -> JSONResponse:
     """Start end of day (日终) through `through` (default yesterday, Beijing): 202, then follow it with
-    GET /v1/ops/business-date. 409 while another run is going; 422 for dates already closed."""
-    return await idem.run(body, lambda _: ops.start_end_of_day(session, workflows, body), status_code=202)
+    GET /v1/ops/business-date. 409 while another run is going; 422 for dates already closed, and in
+    production for a date that has not ended (test systems may move the business date forward)."""
+    future = settings.env != "production"
+    return await idem.run(body, lambda _: ops.start_end_of_day(session, workflows, body, future_dates=future),
+                          status_code=202)

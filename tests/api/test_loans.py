@@ -417,8 +417,12 @@ def test_end_of_day_is_started_once_for_dates_that_have_ended(client, engine, ap
     monkeypatch.setattr(eod, "closed_date", lambda session: yesterday - timedelta(days=3))
     assert_problem(client.post("/v1/ops/end-of-day", json={"through": "2026-02-30"}, headers=ops), 422,
                    "VALIDATION_FAILED", "through")
+    runtime = client.app.state.runtime
+    monkeypatch.setattr(runtime, "settings", runtime.settings.model_copy(update={"env": "production"}))
     assert_problem(client.post("/v1/ops/end-of-day", json={"through": _today().isoformat()}, headers=ops), 422,
                    "DATE_NOT_ENDED", "through")
+    monkeypatch.undo()
+    monkeypatch.setattr(eod, "closed_date", lambda session: yesterday - timedelta(days=3))
     body = assert_problem(client.post("/v1/ops/end-of-day",
                                       json={"through": (yesterday - timedelta(days=3)).isoformat()}, headers=ops),
                           422, "ALREADY_CLOSED", "through")
@@ -443,6 +447,13 @@ def test_end_of_day_is_started_once_for_dates_that_have_ended(client, engine, ap
     body = assert_problem(client.post("/v1/ops/end-of-day", json={"through": yesterday.isoformat()}, headers=ops),
                           409, "END_OF_DAY_RUNNING")
     assert body["running_through"] == (yesterday - timedelta(days=1)).isoformat()
+
+    # A test system moves its business date forward.
+    ahead = _today() + timedelta(days=30)
+    workflows.query_outcomes[names.QUERY_PROGRESS] = EodProgress(
+        business_date=None, through=ahead, chunks_done=0, chunks_total=0, notes_closed=0, days_closed=[])
+    r = client.post("/v1/ops/end-of-day", json={"through": ahead.isoformat()}, headers=ops)
+    assert r.status_code == 202 and workflows.starts[-1].arg == EodInput(through=ahead)
 
 
 # ---- end to end: the real workflows on a worker, the core-banking simulator ----
