@@ -11,13 +11,13 @@ SAMPLE = {
     "code": "384615", "ttl_minutes": "5", "app_no": "AP20250601000123", "amount": "50,000.00",
     "doc_no": "DC20250601000123-1", "deadline_hours": "48", "rate_percent": "4.60",
     "line_no": "LN20250601000123", "expiry_date": "2027-06-01", "note_no": "NT20250601000123-01",
-    "account_tail": "1234",
+    "account_tail": "1234", "due_date": "2027-01-10", "outstanding": "9,000.00", "reason": "账户余额不足",
 }
 
 
 def test_every_template_file_is_listed_and_every_listed_template_has_a_file() -> None:
     assert sorted(p.stem for p in TEMPLATE_DIR.glob("*.txt")) == sorted(TEMPLATES)
-    assert len(TEMPLATES) == 17
+    assert len(TEMPLATES) == 24
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
