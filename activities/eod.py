@@ -36,10 +36,9 @@ class EodActivities:
 
     @activity.defn
     def next_business_date(self, through: date) -> date | None:
-        """The next date to close, if it is not after `through`. The first run ever closes `through` only."""
+        """The next date to close, if it is not after `through`."""
         with Session(self._engine) as session:
-            closed = eod.closed_date(session)
-        day = closed + timedelta(days=1) if closed else through
+            day = eod.first_date_to_close(session, through)
         return day if day <= through else None
 
     @activity.defn

@@ -55,6 +55,17 @@ def open_date(session: Session, today: date) -> date:
     return closed + timedelta(days=1) if closed else today
 
 
+def first_date_to_close(session: Session, through: date) -> date:
+    """The next date end of day must close. Before the first run ever, that is the day the earliest note
+    being repaid started (so nothing it owes is skipped), or `through` when there is none."""
+    closed = closed_date(session)
+    if closed is not None:
+        return closed + timedelta(days=1)
+    earliest = session.exec(select(func.min(LoanNote.start_date)).where(  # type: ignore[call-overload]
+        LoanNote.status == "disbursed")).one()[0]
+    return min(earliest, through) if earliest else through
+
+
 def set_closed_date(session: Session, day: date) -> None:
     row = session.get(BusinessCalendar, "main") or BusinessCalendar(closed_date=day)
     row.closed_date, row.updated_at = day, utcnow()

@@ -108,3 +108,16 @@ def test_a_note_repaid_in_full_stops_accruing(own_engine):
     with Session(own_engine) as s:
         note = s.exec(select(LoanNote)).one()
         assert (note.status, note.last_eod_date, note.settled_on) == ("settled", START, START + timedelta(days=1))
+
+
+def test_the_first_run_ever_starts_on_the_earliest_disbursement(own_engine):
+    with Session(own_engine) as s:
+        assert eod.first_date_to_close(s, date(2026, 3, 1)) == date(2026, 3, 1)  # no notes: just `through`
+    disbursed_note(own_engine, start=START + timedelta(days=5))
+    disbursed_note(own_engine, start=START)
+    with Session(own_engine) as s:
+        assert eod.first_date_to_close(s, date(2026, 3, 1)) == START
+        assert eod.first_date_to_close(s, START - timedelta(days=3)) == START - timedelta(days=3)
+    close(own_engine, START)
+    with Session(own_engine) as s:
+        assert eod.first_date_to_close(s, date(2026, 3, 1)) == START + timedelta(days=1)
