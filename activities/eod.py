@@ -86,9 +86,11 @@ class EodActivities:
 
     def _pending_notices(self, request: EodChunkInput) -> list[tuple[int, str, int]]:
         with Session(self._engine) as session:
-            rows = session.exec(select(ServicingNotice.id, ServicingNotice.kind, ServicingNotice.note_id).where(
-                ServicingNotice.business_date == request.business_date, ServicingNotice.chunk_no == request.chunk_no,
-                ServicingNotice.status == "pending").order_by(ServicingNotice.id)).all()
+            query = select(ServicingNotice.id, ServicingNotice.kind, ServicingNotice.note_id).where(
+                ServicingNotice.business_date == request.business_date, ServicingNotice.status == "pending")
+            if request.chunk_no >= 0:
+                query = query.where(ServicingNotice.chunk_no == request.chunk_no)
+            rows = session.exec(query.order_by(ServicingNotice.id)).all()
         return [(i, k, n) for i, k, n in rows]  # type: ignore[misc]
 
     def _send(self, day: date, kind: str, note_id: int) -> tuple[str | None, str]:

@@ -31,7 +31,7 @@ from db.servicing_store import (
     save_state,
     to_state,
 )
-from domain.servicing import ServicingRefused, allocate, apply, unapply
+from domain.servicing import ServicingRefused, allocate, apply, project, unapply
 from workflows.messages import (
     PostingRef,
     RepaymentBooked,
@@ -89,7 +89,8 @@ class ServicingActivities:
                     raise LookupError(f"note {request.note_no} not found")
                 rows = installment_rows(session, note.id)
                 state = to_state(note, rows)
-                value_date = state.value_date(eod.open_date(session, business_today()))
+                value_date = state.value_date(eod.trading_date(session, business_today()))
+                state = state.as_of(value_date)
                 try:
                     allocation = allocate(state, rep.amount, value_date, note.allocation_order)
                 except ServicingRefused as refused:
@@ -131,10 +132,13 @@ class ServicingActivities:
                 raise _refused("REPAYMENT_STATE", f"repayment is {rep.status}", "RepaymentStateConflict")
             rows = installment_rows(session, note.id)
             allocation, _ = allocation_of(session, rep)
-            after = apply(to_state(note, rows), allocation)
+            # Brought up to the value date first, as prepare did, if end of day has not closed it yet.
+            after = apply(to_state(note, rows).as_of(allocation.value_date), allocation)
             save_state(session, note, rows, after)
             cured = note.line_frozen_for_overdue and after.dpd == 0
             if cured:
+                # The line's row lock makes two notes cured at once agree on who thaws the line.
+                session.exec(select(CreditLine).where(CreditLine.id == note.line_id).with_for_update()).one()
                 note.line_frozen_for_overdue = False
                 cured = not _frozen_for_overdue_elsewhere(session, note)
             rep.status, rep.posting_id, rep.posted_at = "posted", posting.posting_id, utcnow()
@@ -153,22 +157,61 @@ class ServicingActivities:
                 session.add(rep)
 
     @activity.defn
-    def reverse_repayment_posting(self, request: ReversalInput) -> PostingRef:
+    def begin_reversal(self, request: ReversalInput) -> None:
+        """posted -> reversing under the note's lock: from here no repayment of the note is taken (they
+        check for one in progress under the same lock) until the reversal is done or abandoned."""
         with session_scope(self._engine) as session:
-            rep = session.exec(select(Repayment).where(Repayment.repayment_no == request.repayment_no)).one()
-            if rep.status != "posted" and rep.reversal_posting_id is None:
+            note = note_for_update(session, request.note_no)
+            assert note is not None
+            rep = session.exec(select(Repayment).where(Repayment.repayment_no == request.repayment_no)
+                               .with_for_update()).one()
+            if rep.status == "reversing":
+                return
+            if rep.status != "posted":
                 raise _refused("NOT_POSTED", f"repayment is {rep.status}", "ReversalRefused")
+            busy = session.exec(select(Repayment.repayment_no).where(
+                Repayment.note_id == rep.note_id, Repayment.status.in_(("requested", "prepared")))).first()  # type: ignore[attr-defined]
+            if busy is not None:
+                raise _refused("REPAYMENT_IN_PROGRESS", f"repayment {busy} is in progress", "ReversalRefused")
             latest = session.exec(select(Repayment.repayment_no).where(
                 Repayment.note_id == rep.note_id, Repayment.status == "posted")
                 .order_by(Repayment.posted_at.desc(), Repayment.id.desc())).first()  # type: ignore[union-attr]
-            if rep.status == "posted" and latest != rep.repayment_no:
+            if latest != rep.repayment_no:
                 raise _refused("NOT_LATEST", "only the note's latest repayment can be reversed", "ReversalRefused")
+            rep.status = "reversing"
+            session.add(rep)
+
+    @activity.defn
+    def abandon_reversal(self, request: ReversalInput) -> None:
+        """Core banking refused the reversal: the repayment stands, as posted."""
+        with session_scope(self._engine) as session:
+            rep = session.exec(select(Repayment).where(Repayment.repayment_no == request.repayment_no)
+                               .with_for_update()).one()
+            if rep.status == "reversing":
+                rep.status = "posted"
+                session.add(rep)
+
+    @activity.defn
+    def reverse_repayment_posting(self, request: ReversalInput) -> PostingRef:
+        with Session(self._engine) as session:
+            status = session.exec(select(Repayment.status).where(Repayment.repayment_no == request.repayment_no)).one()
+        if status not in ("reversing", "reversed"):
+            raise _refused("NOT_REVERSING", f"repayment is {status}", "ReversalRefused")
         return self._reverse(request.repayment_no)
 
     @activity.defn
-    def compensate_posting(self, repayment_no: str) -> PostingRef:
-        """Booking failed after the money moved: take the money back (the repayment is then failed)."""
-        return self._reverse(repayment_no)
+    def compensate_posting(self, request: RepaymentInput) -> PostingRef | None:
+        """Booking failed after the money moved. An attempt that timed out may still have committed, so
+        look first: booked means keep the money (None); otherwise mark the repayment failed, which also
+        stops any late booking attempt, and only then take the money back."""
+        with session_scope(self._engine) as session:
+            rep = repayment_for_update(session, request.repayment_id)
+            if rep.status == "posted":
+                return None
+            if rep.status in ("requested", "prepared"):
+                rep.status, rep.failure_code = "failed", "BOOKING_FAILED_REVERSED"
+                session.add(rep)
+        return self._reverse(request.repayment_no)
 
     def _reverse(self, repayment_no: str) -> PostingRef:
         try:
@@ -185,11 +228,16 @@ class ServicingActivities:
                                .with_for_update()).one()
             if rep.status == "reversed":
                 return rep.principal
+            if rep.status != "reversing":
+                raise _refused("NOT_REVERSING", f"repayment is {rep.status}", "ReversalRefused")
             note = note_for_update(session, request.note_no)
             assert note is not None
             rows = installment_rows(session, note.id)
             allocation, before = allocation_of(session, rep)
-            save_state(session, note, rows, unapply(to_state(note, rows), allocation, before))
+            after = unapply(to_state(note, rows), allocation, before)
+            # A note the repayment had settled was skipped by end of day since: catch it up.
+            closed = eod.closed_date(session)
+            save_state(session, note, rows, project(after, closed) if closed else after)
             rep.status, rep.reversal_posting_id, rep.reversed_at = "reversed", posting.posting_id, utcnow()
             session.add(rep)
             return rep.principal

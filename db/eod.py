@@ -55,6 +55,13 @@ def open_date(session: Session, today: date) -> date:
     return closed + timedelta(days=1) if closed else today
 
 
+def trading_date(session: Session, today: date) -> date:
+    """The business date repayments take effect on: today, or the open date if the calendar is ahead
+    (a test system moved it forward). End of day may not have closed yesterday yet (it runs after
+    midnight): a repayment then brings its note up to date itself (NoteState.as_of)."""
+    return max(open_date(session, today), today)
+
+
 def first_date_to_close(session: Session, through: date) -> date:
     """The next date end of day must close. Before the first run ever, that is the day the earliest note
     being repaid started (so nothing it owes is skipped), or `through` when there is none."""
@@ -165,6 +172,11 @@ def _falling_due(day: date):  # noqa: ANN202
 
 def _close(session: Session, day: date, lo: int, hi: int) -> tuple[int, int]:
     si = ScheduleInstallment
+    # Lock the chunk's notes first, in id order. A repayment booking one of them commits before this
+    # returns, and each statement below then reads the installments as that booking left them: under
+    # READ COMMITTED an UPDATE waiting on a row lock re-reads the row but not its subqueries.
+    session.exec(select(LoanNote.id).where(_open_notes(day, lo, hi)).order_by(LoanNote.id)  # type: ignore[call-overload]
+                 .with_for_update()).all()
     unpaid = lambda paid, owed: (select(func.coalesce(func.sum(owed - paid), 0))  # noqa: E731
                                  .where(_falling_due(day)).scalar_subquery())
     # 1. Installments falling due move their unpaid amounts into the overdue buckets; a period ended.

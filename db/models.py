@@ -266,6 +266,7 @@ class ScheduleInstallment(SQLModel, table=True):
     accrual_months: int = 0
     accrual_days: int = 0
     annual_rate: Decimal | None = Field(default=None, sa_type=RateType, nullable=True)
+    prepaid_interest: Decimal = fen(default=Decimal("0"))
 
 
 class Repayment(SQLModel, table=True):
@@ -282,7 +283,7 @@ class Repayment(SQLModel, table=True):
     amount: Decimal = fen()
     requested_by: str = Field(max_length=64)
     status: str = Field(default="requested", max_length=12,
-                        description="requested | prepared | posted | failed | reversed")
+                        description="requested | prepared | posted | failed | reversing | reversed")
     kind: str | None = Field(default=None, max_length=12, description="due | partial | prepayment | payoff")
     value_date: date | None = None
     principal: Decimal = fen(default=Decimal("0"))

@@ -68,8 +68,10 @@ def record_allocation(session: Session, repayment: Repayment, allocation: Alloca
         repayment.schedule_after = [i.model_dump(mode="json") for i in allocation.rewritten]
     repayment.status = "prepared"
     session.add(repayment)
+    overdue = {i.period for i in state.installments if i.status == "overdue"}
     session.add_all(RepaymentLine(repayment_id=repayment.id, period=line.period, bucket=line.bucket,
-                                  amount=line.amount) for line in allocation.lines)
+                                  amount=line.amount, was_overdue=line.period in overdue)
+                    for line in allocation.lines)
 
 
 def allocation_of(session: Session, repayment: Repayment) -> tuple[Allocation, list[InstallmentState]]:

@@ -67,6 +67,9 @@ class InstallmentState(BaseModel):
     accrual_months: int = 0
     accrual_days: int = 0
     annual_rate: Decimal | None = None
+    # Interest for the days used on principal prepaid in this period (part of `interest`): a payoff in
+    # the same period still owes it.
+    prepaid_interest: Decimal = ZERO
 
     @property
     def unpaid_principal(self) -> Decimal:
@@ -117,11 +120,16 @@ class NoteState(BaseModel):
         """Interest earned in the current period and not yet due (应计利息), by actual days."""
         return to_fen(self.accrual_base * self.annual_rate / 360)
 
-    def value_date(self, open_date: date) -> date:
-        """The date a repayment takes effect: the first day end of day has not closed for this note."""
-        if self.last_eod_date is not None:
-            return self.last_eod_date + timedelta(days=1)
-        return max(open_date, self.start_date)
+    def value_date(self, business_date: date) -> date:
+        """The date a repayment takes effect: today's business date, never a day end of day has already
+        closed for this note nor one before it started. The note is first brought up to the day before
+        (`as_of`), in case end of day has not closed that yet (it runs after midnight, or catches up)."""
+        after_close = self.last_eod_date + timedelta(days=1) if self.last_eod_date else self.start_date
+        return max(business_date, after_close, self.start_date)
+
+    def as_of(self, value_date: date) -> NoteState:
+        """The note as end of day will have it when `value_date` opens (see close_day)."""
+        return project(self, value_date - timedelta(days=1))
 
 
 def penalty_rate_for(annual_rate: Decimal, markup: Decimal) -> Decimal:
@@ -203,7 +211,8 @@ def _interest_to_date(state: NoteState, value_date: date) -> Decimal:
                    if i.status == "pending" and i.due_date > value_date), ZERO)
     end = min(value_date, current.accrual_end or value_date)
     days = max((end - current.accrual_start).days, 0)
-    return min(to_fen(not_due * state.annual_rate * days / 360), current.unpaid_interest)
+    return min(to_fen(not_due * state.annual_rate * days / 360) + current.prepaid_interest,
+               current.unpaid_interest)
 
 
 def dues(state: NoteState, value_date: date) -> Dues:
@@ -334,7 +343,9 @@ def _early(state: NoteState, owed: Dues, value_date: date, lines: list[Line], le
                                 paid_periods=paid_before, balance=balance, new_annual_rate=state.annual_rate,
                                 effective=current.accrual_start)[paid_before:]
     rewritten = [old.model_copy(update={"principal": new.principal,
-                                        "interest": new.interest + (used if old is current else ZERO)})
+                                        "interest": new.interest + (used + old.prepaid_interest if old is current
+                                                                    else ZERO),
+                                        "prepaid_interest": old.prepaid_interest + used if old is current else ZERO})
                  for old, new in zip(later, repriced, strict=True)]
     lines.append(Line(period=current.period, bucket="prepayment", amount=left))
     return Allocation(kind="prepayment", value_date=value_date, lines=lines, rewrite_from=current.period,

@@ -88,7 +88,7 @@ def _state(session: Session, note: LoanNote) -> NoteState:
 
 
 def _open_date(session: Session) -> date:
-    return eod.open_date(session, business_date(utcnow()))
+    return eod.trading_date(session, business_date(utcnow()))
 
 
 def _summary_fields(note: LoanNote, line_no: str | None) -> dict:
@@ -303,7 +303,7 @@ def _record_locked(session: Session, principal: Principal, note_no: str, amount:
         if other is not None:
             raise _in_progress(other)
         try:
-            allocate(state, amount, value_date, note.allocation_order)
+            allocate(state.as_of(value_date), amount, value_date, note.allocation_order)
         except ServicingRefused as exc:
             raise _refused(exc, "amount") from exc
         seq = loans.count_repayments(session, note.id) + 1

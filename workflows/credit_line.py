@@ -53,6 +53,7 @@ class CreditLineWorkflow:
         self._drawdowns: list[str] = []
         self._recent: dict[str, str] = dict(inp.recent_requests)
         self._repaid: list[str] = list(inp.repaid_refs)
+        self._freeze_reasons: list[str] = list(inp.freeze_reasons)
         self._dirty = True
 
     @workflow.run
@@ -85,7 +86,8 @@ class CreditLineWorkflow:
                                            "outstanding_principal": self._outstanding,
                                            "drawdown_seq": self._seq, "status": self._status,
                                            "recent_requests": dict(list(self._recent.items())[-RECENT:]),
-                                           "repaid_refs": self._repaid[-RECENT:]})
+                                           "repaid_refs": self._repaid[-RECENT:],
+                                           "freeze_reasons": self._freeze_reasons})
 
     async def _save(self) -> None:
         self._dirty = False
@@ -171,12 +173,20 @@ class CreditLineWorkflow:
 
     @workflow.signal(name=names.SIGNAL_FREEZE)
     def freeze(self, signal: FreezeSignal) -> None:
-        if self._status == "active":
-            self._status, self._dirty = "frozen", True
+        if self._status in ("active", "frozen"):
+            if signal.reason_code not in self._freeze_reasons:
+                self._freeze_reasons.append(signal.reason_code)
+            if self._status == "active":
+                self._status, self._dirty = "frozen", True
 
     @workflow.signal(name=names.SIGNAL_UNFREEZE)
     def unfreeze(self, signal: FreezeSignal) -> None:
-        if self._status == "frozen":
+        """Staff thaw the line whatever froze it; a repayment that cures an overdue lifts only that reason."""
+        if signal.reason_code == "OVERDUE_CURED":
+            self._freeze_reasons = [r for r in self._freeze_reasons if r != "OVERDUE"]
+        else:
+            self._freeze_reasons = []
+        if self._status == "frozen" and not self._freeze_reasons:
             self._status, self._dirty = "active", True
 
     @workflow.query(name=names.QUERY_STATE)

@@ -28,6 +28,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+ALL_CHUNKS = -1
+
+
 @workflow.defn(name=names.END_OF_DAY)
 class EndOfDayWorkflow:
     @workflow.init
@@ -74,6 +77,9 @@ class EndOfDayWorkflow:
                 self._notes += result.notes
 
         await asyncio.gather(*(one(c) for c in todo))
+        # Anything an earlier, interrupted run closed but did not deliver (chunk -1: the whole date).
+        await workflow.execute_activity_method(EodActivities.deliver_notices, EodChunkInput(
+            business_date=day, chunk_no=ALL_CHUNKS), **policies.EOD_NOTICES.kwargs())
         result: EodDayResult = await workflow.execute_activity_method(
             EodActivities.finish_day, day, **policies.DB_WRITE.kwargs())
         self._days = [*self._days[-30:], result]

@@ -196,6 +196,8 @@ class CreditLineInput(BaseModel):
     recent_requests: dict[str, str] = {}
     # Repayments already counted (PrincipalRepaidSignal.ref), so a repeated signal frees the limit once.
     repaid_refs: list[str] = []
+    # Why a frozen line is frozen: a cured overdue thaws it only if nothing else froze it.
+    freeze_reasons: list[str] = []
 
 
 class DrawdownRequest(BaseModel):
@@ -484,7 +486,7 @@ class EodInput(BaseModel):
 
 class EodChunkInput(BaseModel):
     business_date: date
-    chunk_no: int
+    chunk_no: int = Field(description="-1: every chunk of the date (delivering notices)")
 
 
 class EodDayPlan(BaseModel):

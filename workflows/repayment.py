@@ -83,9 +83,13 @@ class RepaymentWorkflow:
                 ServicingActivities.book_repayment, args=[inp, posting], **policies.AFTER_POSTING.kwargs())
         except ActivityError:
             self._stage = "compensating"
-            await workflow.execute_activity_method(
-                ServicingActivities.compensate_posting, inp.repayment_no, **policies.CORE_BANKING.kwargs())
-            return await self._failed(inp, "BOOKING_FAILED_REVERSED", prepared)
+            reversed_: PostingRef | None = await workflow.execute_activity_method(
+                ServicingActivities.compensate_posting, inp, **policies.CORE_BANKING.kwargs())
+            if reversed_ is not None:
+                return await self._failed(inp, "BOOKING_FAILED_REVERSED", prepared)
+            # A timed-out attempt had booked it after all: read what it booked, and carry on as posted.
+            booked = await workflow.execute_activity_method(
+                ServicingActivities.book_repayment, args=[inp, posting], **policies.DB_WRITE.kwargs())
 
         self._stage = "posted"
         await _tell_line(inp.line_workflow_id, inp.repayment_no, booked.principal)
@@ -127,11 +131,20 @@ class RepaymentReversalWorkflow:
     @workflow.run
     async def run(self, inp: ReversalInput) -> RepaymentResult:
         try:
+            await workflow.execute_activity_method(
+                ServicingActivities.begin_reversal, inp, **policies.DB_WRITE.kwargs())
+        except ActivityError as err:
+            if activity_error_type(err) != "ReversalRefused":
+                raise
+            return RepaymentResult(repayment_no=inp.repayment_no, status="failed", failure_code=_code(err))
+        try:
             posting: PostingRef = await workflow.execute_activity_method(
                 ServicingActivities.reverse_repayment_posting, inp, **policies.CORE_BANKING.kwargs())
         except ActivityError as err:
             if activity_error_type(err) != "ReversalRefused":
                 raise
+            await workflow.execute_activity_method(
+                ServicingActivities.abandon_reversal, inp, **policies.DB_WRITE.kwargs())
             return RepaymentResult(repayment_no=inp.repayment_no, status="failed", failure_code=_code(err))
         principal: Decimal = await workflow.execute_activity_method(
             ServicingActivities.unbook_repayment, args=[inp, posting], **policies.DB_WRITE.kwargs())

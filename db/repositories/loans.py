@@ -14,7 +14,7 @@ from db.models import CreditLine, LoanNote, Repayment, RepaymentLine, ScheduleIn
 from db.repositories.scope import Scope
 
 # Repayments that still have work to do: a second one for the same note waits for them.
-IN_PROGRESS = ("requested", "prepared")
+IN_PROGRESS = ("requested", "prepared", "reversing")
 
 
 def _scoped(stmt, scope: Scope):  # noqa: ANN001, ANN202 - a select of LoanNote or of a count

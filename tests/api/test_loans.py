@@ -186,19 +186,21 @@ def test_a_payoff_quote_is_domain_servicing_quote(client, engine, api_settings):
 
 
 def test_a_quote_on_a_note_with_overdue_days_charges_penalty(client, engine, api_settings):
-    """End of day has closed some days for this note: the quote projects penalty from there."""
-    note, borrower = note_for(engine, start=date(2026, 1, 10))
+    """End of day has closed this note up to ten days ago (it lags, or the note is new to it): the value
+    date is still today, and the quote projects penalty from the last closed date."""
+    today = _today()
+    note, borrower = note_for(engine, start=today - timedelta(days=80))
     state, _ = state_of(engine, note.note_no)
-    closed = project(state, date(2026, 3, 20))  # two installments overdue for a while
+    closed = project(state, today - timedelta(days=10))  # two installments overdue for a while
     with session_scope(engine) as s:
         row = s.get(LoanNote, note.id)
         save_state(s, row, installment_rows(s, note.id), closed)
     headers = data.customer_headers(api_settings, borrower)
     view = client.get(f"/v1/loans/{note.note_no}", headers=headers).json()["servicing"]
-    assert view["last_closed_date"] == "2026-03-20" and view["value_date"] == "2026-03-21"
+    assert view["last_closed_date"] == str(today - timedelta(days=10)) and view["value_date"] == str(today)
     assert view["dpd"] == closed.dpd > 0 and view["classification"] == "special_mention"
     assert D(view["penalty_owed"]) == closed.penalty_owed > 0
-    on = date(2026, 3, 25)
+    on = today + timedelta(days=5)
     body = client.get(f"/v1/loans/{note.note_no}/payoff-quote?date={on}", headers=headers).json()
     assert D(body["penalty"]) == quote(closed, on).penalty > closed.penalty_owed
     assert D(body["payoff"]) == quote(closed, on).payoff

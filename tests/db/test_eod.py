@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import threading
+import time
+
 import pytest
 from sqlmodel import Session, select
 
 from db import eod
-from db.engine import session_scope
+from db.engine import make_engine, session_scope
+from db.metadata import metadata
 from db.models import LoanNote, ServicingNotice
 from db.servicing_store import installment_rows, note_for_update, save_state, to_state
 from domain.servicing import allocate, apply, close_day, dues
+from tests.conftest import scratch_database
 from tests.factories import disbursed_note
 
 START = date(2026, 1, 10)
@@ -121,3 +126,34 @@ def test_the_first_run_ever_starts_on_the_earliest_disbursement(own_engine):
     close(own_engine, START)
     with Session(own_engine) as s:
         assert eod.first_date_to_close(s, date(2026, 3, 1)) == START + timedelta(days=1)
+
+
+def test_a_repayment_committing_while_a_chunk_waits_for_its_note_is_seen_by_the_chunk():
+    """PostgreSQL, READ COMMITTED: end of day must not read the installments from before a repayment it
+    waited for, or it books a paid installment as overdue."""
+    with scratch_database() as url:
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        note = disbursed_note(engine, start=START)
+        day = START
+        while day < date(2026, 2, 10):
+            close(engine, day, chunk_size=10)
+            day += timedelta(days=1)
+        eod.plan(engine, day, 10)
+        booking = Session(engine, expire_on_commit=False)
+        row = note_for_update(booking, note.note_no)
+        rows = installment_rows(booking, row.id)
+        state = to_state(row, rows)
+        paid = apply(state, allocate(state, Decimal("1048.00"), state.value_date(day)))
+        save_state(booking, row, rows, paid)
+        booking.flush()  # the note stays locked until the commit below
+        chunk = threading.Thread(target=eod.close_chunk, args=(engine, day, 0),
+                                 kwargs={"reminder_days": 3, "freeze_dpd": 8})
+        chunk.start()
+        time.sleep(1.0)
+        booking.commit()
+        booking.close()
+        chunk.join(30)
+        eod.finish(engine, day)
+        assert states(engine)[note.note_no] == close_day(paid, day)
+        engine.dispose()

@@ -247,3 +247,25 @@ def test_invariants_over_any_days_and_repayments(method, steps):
         # dpd counted by end of day equals dpd derived from the oldest overdue due date
         overdue = [i.due_date for i in s.installments if i.status == "overdue"]
         assert s.dpd == ((s.last_eod_date - min(overdue)).days + 1 if overdue else 0)
+
+
+def test_a_payment_on_its_due_date_counts_even_before_the_night_before_is_closed():
+    s = project(note(), date(2026, 2, 8))  # at 00:10 on Feb 10 end of day has not closed Feb 9 yet
+    value_date = s.value_date(date(2026, 2, 10))
+    assert value_date == date(2026, 2, 10)
+    alloc = allocate(s.as_of(value_date), D("1048.00"), value_date)
+    assert alloc.kind == "due"
+    after = apply(s.as_of(value_date), alloc)
+    # end of day for Feb 9 and Feb 10 then finds nothing overdue
+    assert project(after, date(2026, 2, 10)).dpd == 0
+
+
+def test_a_payoff_after_a_prepayment_in_the_same_period_still_owes_the_prepaid_days():
+    s = project(note(), date(2026, 1, 24))
+    after = apply(s, allocate(s, D("6000.00"), date(2026, 1, 25)))
+    assert after.installments[0].prepaid_interest == D("12.00")  # 6,000 x 4.8 % x 15 / 360
+    owed = dues(after, date(2026, 1, 25))
+    assert owed.interest_to_date == D("24.00")  # 12.00 on the prepaid half + 12.00 on the rest
+    assert owed.payoff == D("6024.00")
+    settled = apply(after, allocate(after, owed.payoff, date(2026, 1, 25)))
+    assert settled.status == "settled" and sum(i.interest for i in settled.installments) == D("24.00")

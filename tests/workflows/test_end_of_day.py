@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.client import ScheduleCalendarSpec
@@ -34,6 +35,10 @@ def own_pg():
     with scratch_database() as url:
         eng = make_engine(url)
         metadata.create_all(eng)
+        # Workflow ids come from application numbers, and the session's other databases share this
+        # Temporal server: number these well clear of theirs (as tests/e2e does).
+        with eng.begin() as conn:
+            conn.execute(text("ALTER SEQUENCE loan_application_id_seq RESTART WITH 700001"))
         yield eng
         eng.dispose()
 

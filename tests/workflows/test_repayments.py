@@ -172,3 +172,23 @@ async def test_staff_reverse_the_latest_repayment(dev_env, engine, settings):
         assert note_state(engine, note.note_no) == before
         assert bank.loan_balance(note.note_no) == D("12000.00") and bank.trial_balance() == 0
         await until(lambda: _available(line, D("50000") - D("12000")))
+
+
+async def test_no_reversal_while_another_repayment_of_the_note_is_in_progress(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        note, _ = await disbursed(client, queue, engine, product)
+        fund(engine, note, "3000")
+        posted = request(engine, note, "1000.00")
+        await repay(client, queue, posted)
+        waiting = request(engine, note, "500.00")  # recorded, its workflow not started yet
+        result = await client.execute_workflow(
+            names.REPAYMENT_REVERSAL, ReversalInput(repayment_no=posted.repayment_no, note_no=note.note_no,
+                                                    customer_id=note.customer_id,
+                                                    line_workflow_id=posted.line_workflow_id, requested_by="risk1"),
+            id=names.reversal_workflow_id(posted.repayment_no), task_queue=queue, result_type=RepaymentResult)
+        assert (result.status, result.failure_code) == ("failed", "REPAYMENT_IN_PROGRESS")
+        with Session(engine) as s:
+            assert s.get(Repayment, posted.repayment_id).status == "posted"
+        assert (await repay(client, queue, waiting)).status == "posted"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:18:43.308023
+Create Date: 2026-11-29 21:40:23.264925
 
 """
 from typing import Sequence, Union
@@ -525,6 +525,7 @@ def upgrade() -> None:
     sa.Column('accrual_months', sa.Integer(), nullable=False),
     sa.Column('accrual_days', sa.Integer(), nullable=False),
     sa.Column('annual_rate', db.types.RateType(precision=9, scale=6), nullable=True),
+    sa.Column('prepaid_interest', db.types.FenAmount(), nullable=False),
     sa.ForeignKeyConstraint(['note_id'], ['loan_note.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('note_id', 'period')
