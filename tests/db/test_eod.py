@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from decimal import Decimal
-
 import threading
 import time
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, select
