@@ -147,6 +147,17 @@ def progress(session: Session, day: date) -> tuple[int, int, int]:
     return chunks, run.chunks_total, notes
 
 
+def running(session: Session) -> tuple[date, int, int, int] | None:
+    """(date, chunks done, chunks in all, notes closed) of a run not finished yet, whoever started it:
+    the daily Schedule gives its runs ids of their own, so ops cannot rely on the workflow id alone."""
+    run = session.exec(select(EodRun).where(EodRun.status == "running")  # type: ignore[call-overload]
+                       .order_by(EodRun.business_date.desc())).scalars().first()
+    if run is None:
+        return None
+    done, total, notes = progress(session, run.business_date)
+    return run.business_date, done, total, notes
+
+
 def day_counts(session: Session, day: date) -> tuple[int, int]:
     """(installments' notes newly overdue, notices raised) on `day`."""
     newly = session.exec(select(func.coalesce(func.sum(EodChunk.newly_overdue), 0))  # type: ignore[call-overload]

@@ -106,10 +106,21 @@ def _calendar(session: Session, today: date) -> tuple[date | None, date]:
     return eod.closed_date(session), eod.open_date(session, today)
 
 
+def _progress_in_database(session: Session) -> EodProgress | None:
+    found = eod.running(session)
+    if found is None:
+        return None
+    day, done, total, notes = found
+    return EodProgress(business_date=day, through=None, chunks_done=done, chunks_total=total, notes_closed=notes,
+                       days_closed=[])
+
+
 async def business_date_view(session: Session, workflows: WorkflowGateway) -> BusinessDateView:
     today = business_date(utcnow())
     closed, open_ = await in_thread(_calendar, session, today)
-    progress = await _eod_progress(workflows)
+    # The ops-started run answers its progress query; a run the daily Schedule started has an id of its
+    # own, and shows through its rows.
+    progress = await _eod_progress(workflows) or await in_thread(_progress_in_database, session)
     return BusinessDateView(today=today, closed_date=closed, open_date=open_, end_of_day=progress,
                             end_of_day_running=_progress_running(progress, closed))
 

@@ -156,3 +156,18 @@ def test_a_repayment_committing_while_a_chunk_waits_for_its_note_is_seen_by_the_
         eod.finish(engine, day)
         assert states(engine)[note.note_no] == close_day(paid, day)
         engine.dispose()
+
+
+def test_a_run_not_finished_shows_as_running_whoever_started_it(own_engine):
+    disbursed_note(own_engine, start=START)
+    disbursed_note(own_engine, start=START)
+    with Session(own_engine) as s:
+        assert eod.running(s) is None
+    eod.plan(own_engine, START, 1)
+    eod.close_chunk(own_engine, START, 0, reminder_days=3, freeze_dpd=8)
+    with Session(own_engine) as s:
+        assert eod.running(s) == (START, 1, 2, 1)
+    eod.close_chunk(own_engine, START, 1, reminder_days=3, freeze_dpd=8)
+    eod.finish(own_engine, START)
+    with Session(own_engine) as s:
+        assert eod.running(s) is None
