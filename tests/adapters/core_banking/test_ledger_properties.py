@@ -41,7 +41,7 @@ steps = st.lists(st.one_of(
     st.tuples(st.just("disburse"), note_index, customer_index, amounts),
     st.tuples(st.just("repay"), note_index, customer_index, principals, parts, parts, parts),
     st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=10_000)),  # an earlier posting, modulo
-), min_size=10, max_size=30)
+), min_size=10, max_size=20)
 
 
 @dataclass
@@ -146,7 +146,7 @@ def run_step(cbs: CoreBankingSimulator, model: Model, customers: list[str], note
                 model.apply(Posted(key, "reversal", effects))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(opened=st.booleans(), steps=steps)
 def test_any_sequence_of_postings_keeps_the_ledger_sound(
     cbs: CoreBankingSimulator, opened: bool, steps: list[tuple]
