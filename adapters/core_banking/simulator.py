@@ -85,6 +85,7 @@ class CoreBankingSimulator:
                 return done
             try:
                 with session_scope(self._engine) as session:
+                    # Locked as in disburse: a freeze is never half-seen.
                     _deposit_account(_lock(session, [to_account]).get(to_account), "收款")
                     _open_gl(session, GL_CASH)
                     # The reference is the credited account, so its deposits are found like a note's postings.
