@@ -257,6 +257,10 @@ class _Start:
     workflow_input: RepaymentInput
     branch_code: str
     needs_start: bool
+    # Set when another repayment of the note blocks this one: the answer is 409, but if that one was
+    # recorded and its workflow never started (a 503 nobody retried), it is started now, so the note is
+    # never stuck behind it.
+    blocked_by: ProblemError | None = None
 
 
 def _key_reused() -> ProblemError:
@@ -300,8 +304,15 @@ def _record_locked(session: Session, principal: Principal, note_no: str, amount:
             raise ProblemError(409, "NOTE_CLOSED", f"该借据{NOTE_STATUS_ZH.get(note.status, note.status)},不能还款",
                                f"the note is {note.status}: it takes no repayment", "note_no")
         other = loans.in_progress(session, note.id)
-        if other is not None:
+        if other is not None and other.status != "requested":
             raise _in_progress(other)
+        if other is not None:
+            assert other.id is not None
+            return _Start(row=other, note_no=note.note_no, value_date=value_date, branch_code=line.branch_code,
+                          needs_start=True, blocked_by=_in_progress(other),
+                          workflow_input=RepaymentInput(repayment_id=other.id, repayment_no=other.repayment_no,
+                                                        note_no=note.note_no, customer_id=note.customer_id,
+                                                        line_workflow_id=line.workflow_id))
         try:
             allocate(state.as_of(value_date), amount, value_date, note.allocation_order)
         except ServicingRefused as exc:
@@ -344,6 +355,8 @@ async def repay(session: Session, workflows: WorkflowGateway, principal: Princip
                                "the repayment was recorded but its workflow did not start; retry with the same "
                                "Idempotency-Key", headers={"Retry-After": "5"},
                                extra={"repayment_no": row.repayment_no}) from exc
+    if plan.blocked_by is not None:
+        raise plan.blocked_by
     path = _repayment_path(plan.note_no, row.repayment_no)
     return RepaymentAccepted(repayment_no=row.repayment_no, note_no=plan.note_no, amount=row.amount,
                              status=row.status, workflow_id=workflow_id, value_date=plan.value_date,

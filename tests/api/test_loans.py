@@ -353,6 +353,22 @@ def test_a_failed_start_keeps_the_row_and_a_retry_starts_it(client, engine, api_
     assert {s.workflow_id for s in workflows.starts} == {names.repayment_workflow_id(body["repayment_no"])}
 
 
+def test_a_repayment_whose_start_failed_is_started_by_the_next_request_instead_of_blocking_the_note(
+        client, engine, api_settings, workflows):
+    note, borrower = note_for(engine)
+    headers = data.customer_headers(api_settings, borrower)
+    workflows.start_error = TemporalUnavailable("down")
+    first = assert_problem(client.post(f"/v1/loans/{note.note_no}/repayments", json={"amount": "50.00"},
+                                       headers=data.key(**headers)), 503, "WORKFLOW_START_FAILED")
+    workflows.start_error = None
+    # Another key (the borrower gave up on the first): 409 names the one in progress, which now runs.
+    body = assert_problem(client.post(f"/v1/loans/{note.note_no}/repayments", json={"amount": "80.00"},
+                                      headers=data.key(**headers)), 409, "REPAYMENT_IN_PROGRESS")
+    assert body["repayment_no"] == first["repayment_no"]
+    assert [s.workflow_id for s in workflows.starts][-1] == names.repayment_workflow_id(first["repayment_no"])
+    assert repayment_count(engine, note) == 1
+
+
 # ---- reversing ----
 
 def test_only_the_latest_posted_repayment_is_reversed_by_a_checker(client, engine, api_settings, workflows):
