@@ -39,6 +39,7 @@ FLOOR = 0.5  # the issue's floor for baseline seconds / end-of-day seconds
 DAY = date(2026, 6, 15)  # the benchmarked business date; every note was closed up to the day before
 LINES = 1000  # customers, applications and credit lines the notes are spread over
 BRANCH, COUNTY = "350322101", "350322000"
+PROGRESS_EVERY_S = 15.0
 
 
 def _log(message: str) -> None:
@@ -75,10 +76,10 @@ FROM p
 _INSTALLMENTS = """
 INSERT INTO schedule_installment (note_id, period, due_date, principal, interest, paid_principal, paid_interest,
                                   status, paid_on, accrual_start, accrual_end, accrual_months, accrual_days,
-                                  annual_rate)
+                                  annual_rate /*cols*/)
 SELECT g.id, i.p, i.due, i.principal, i.interest,
        CASE WHEN i.status = 'paid' THEN i.principal ELSE 0 END, CASE WHEN i.status = 'paid' THEN i.interest ELSE 0 END,
-       i.status, CASE WHEN i.status = 'paid' THEN i.due END, i.prev_due, i.due, 1, 0, g.rate
+       i.status, CASE WHEN i.status = 'paid' THEN i.due END, i.prev_due, i.due, 1, 0, g.rate /*vals*/
 FROM bench_gen g, LATERAL (
     SELECT p, (g.a + make_interval(months => p - g.j))::date AS due,
            (g.a + make_interval(months => p - 1 - g.j))::date AS prev_due,
@@ -95,7 +96,7 @@ INSERT INTO loan_note (id, note_no, line_id, customer_id, amount, term_months, r
                        payment_mode, start_date, maturity_date, created_at, disbursed_at, penalty_rate,
                        allocation_order, outstanding_principal, overdue_principal, overdue_interest, accrual_base,
                        penalty_base, compound_base, penalty_paid, compound_paid, dpd, classification,
-                       last_eod_date, line_frozen_for_overdue)
+                       last_eod_date, line_frozen_for_overdue /*cols*/)
 SELECT g.id, 'JJ' || lpad(g.id::text, 12, '0'), 1 + (g.id - 1) % :lines, 1 + (g.id - 1) % :lines,
        g.amount_fen / 100.0, g.k, 'equal_principal', g.rate, 'disbursed', 'self',
        s.start_date, s.maturity_date, s.start_date::timestamptz, s.start_date::timestamptz, round(g.rate * 1.5, 6),
@@ -104,7 +105,7 @@ SELECT g.id, 'JJ' || lpad(g.id::text, 12, '0'), 1 + (g.id - 1) % :lines, 1 + (g.
        s.dpd,
        CASE WHEN s.dpd > 360 THEN 'loss' WHEN s.dpd > 270 THEN 'doubtful' WHEN s.dpd > 90 THEN 'substandard'
             WHEN s.dpd > 0 THEN 'special_mention' ELSE 'normal' END,
-       CAST(:day AS date) - 1, s.dpd >= :freeze_dpd
+       CAST(:day AS date) - 1, s.dpd >= :freeze_dpd /*vals*/
 FROM bench_gen g JOIN (
     SELECT note_id,
            min(accrual_start) AS start_date, max(due_date) AS maturity_date,
@@ -121,6 +122,34 @@ FROM bench_gen g JOIN (
 ) s ON s.note_id = g.id
 ORDER BY g.id
 """
+
+
+def _sql(sql: str, params: Any) -> tuple[Any, Any]:
+    """text(sql) and its parameters, with every NOT NULL column the INSERT leaves out (one added to the
+    model after this bench was written) set to the model's default at the /*cols*/ and /*vals*/ marks, so
+    the generator keeps up with the tables. A new column without a scalar default stops the bench."""
+    import re
+
+    from sqlalchemy import bindparam, text
+
+    from db.metadata import metadata
+
+    found = re.search(r"INSERT INTO (\w+) \(([^)]*)\)", sql)
+    assert found is not None, sql
+    table = metadata.tables[found[1]]
+    given = {c.strip() for c in found[2].replace("/*cols*/", "").split(",")}
+    missing = [c for c in table.columns if c.name not in given and not c.nullable and c.server_default is None
+               and c is not table.autoincrement_column]
+    for c in missing:
+        if c.default is None or not c.default.is_scalar:
+            raise RuntimeError(f"bench/eod.py: {table.name}.{c.name} is new and has no default: generate it")
+    sql = sql.replace("/*cols*/", "".join(f", {c.name}" for c in missing))
+    sql = sql.replace("/*vals*/", "".join(f", :default_{c.name}" for c in missing))
+    clause = text(sql).bindparams(*(bindparam(f"default_{c.name}", type_=c.type) for c in missing))
+    defaults = {f"default_{c.name}": c.default.arg for c in missing}  # type: ignore[union-attr]
+    if isinstance(params, list):
+        return clause, [{**p, **defaults} for p in params]
+    return clause, {**params, **defaults}
 
 
 def _reference_rows(lines: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -156,36 +185,36 @@ def generate(engine: Any, notes: int, *, day: date = DAY, lines: int = LINES, fr
                      {"county": COUNTY, "branch": BRANCH})
         conn.execute(text("INSERT INTO product (code, version, name, terms, active) "
                           "VALUES (:code, :version, :name, CAST(:terms AS json), true)"), product)
-        conn.execute(text(
+        conn.execute(*_sql(
             "INSERT INTO customer (id, customer_no, resident_id, name, mobile, birth_date, region_code, address, "
             "branch_code, customer_type, annual_income, total_assets, total_liabilities, blacklisted, "
-            "currently_overdue, created_at) VALUES (:id, :customer_no, :resident_id, '林阿福', :mobile, :birth_date, "
-            "'350322', '福建省莆田市仙游县榜头镇坝下村', :branch, 'farmer', 120000, 600000, 20000, false, false, "
-            "now())"), customers)
-        conn.execute(text("""
+            "currently_overdue, created_at /*cols*/) VALUES (:id, :customer_no, :resident_id, '林阿福', :mobile, "
+            ":birth_date, '350322', '福建省莆田市仙游县榜头镇坝下村', :branch, 'farmer', 120000, 600000, 20000, false, "
+            "false, now() /*vals*/)", customers))
+        conn.execute(*_sql("""
             INSERT INTO loan_application (id, app_no, workflow_id, customer_id, product_code, product_version, amount,
                 term_months, repayment_method, guarantee_type, purpose, channel, branch_code, stage, status,
-                reason_codes, credit_limit, approved_amount, annual_rate, created_at, updated_at)
+                reason_codes, credit_limit, approved_amount, annual_rate, created_at, updated_at /*cols*/)
             SELECT c, 'LA20250101' || lpad(c::text, 6, '0'), 'loan-app-LA20250101' || lpad(c::text, 6, '0'), c,
                    :product, 1, 300000, 36, 'equal_principal', 'credit', '种植', 'self_service', :branch, 'completed',
-                   'active', '[]', 300000, 300000, 0.0455, now(), now()
-            FROM generate_series(1, :lines) AS c"""), {"product": product["code"], "branch": BRANCH, "lines": lines})
-        conn.execute(text("""
+                   'active', '[]', 300000, 300000, 0.0455, now(), now() /*vals*/
+            FROM generate_series(1, :lines) AS c""", {"product": product["code"], "branch": BRANCH, "lines": lines}))
+        conn.execute(*_sql("""
             INSERT INTO credit_line (id, line_no, workflow_id, application_id, customer_id, branch_code, product_code,
                 amount, revolving, annual_rate, start_date, expiry_date, max_term_months, status, drawn_total,
-                outstanding_principal, created_at)
+                outstanding_principal, created_at /*cols*/)
             SELECT c, 'CL20250101' || lpad(c::text, 6, '0'), 'credit-line-CL20250101' || lpad(c::text, 6, '0'), c, c,
                    :branch, :product, 300000, true, 0.0455, DATE '2025-01-01', DATE '2028-01-01', 36, 'active', 0, 0,
-                   now()
-            FROM generate_series(1, :lines) AS c"""), {"product": product["code"], "branch": BRANCH, "lines": lines})
+                   now() /*vals*/
+            FROM generate_series(1, :lines) AS c""", {"product": product["code"], "branch": BRANCH, "lines": lines}))
         args = {"n": notes, "day": day, "lines": lines, "freeze_dpd": freeze_dpd}
         t = time.perf_counter()
         conn.execute(text(_PLAN), args)
-        installments = conn.execute(text(_INSTALLMENTS), args).rowcount
+        installments = conn.execute(*_sql(_INSTALLMENTS, args)).rowcount
         timings["installments_s"] = round(time.perf_counter() - t, 2)
         _log(f"{installments:,} installments in {timings['installments_s']} s")
         t = time.perf_counter()
-        conn.execute(text(_NOTES), args)
+        conn.execute(*_sql(_NOTES, args))
         timings["notes_s"] = round(time.perf_counter() - t, 2)
         _log(f"{notes:,} notes in {timings['notes_s']} s")
         for table in ("customer", "loan_application", "credit_line", "loan_note", "schedule_installment"):
@@ -346,7 +375,12 @@ async def eod_workflow(client: Any, engine: Any, settings: Any, day: date) -> di
             started = time.perf_counter()
             handle = await client.start_workflow(EndOfDayWorkflow.run, EodInput(through=day),
                                                  id=f"bench-end-of-day-{uuid.uuid4().hex[:8]}", task_queue=queue)
-            progress = await handle.result()
+            result = asyncio.ensure_future(handle.result())
+            while not (await asyncio.wait({result}, timeout=PROGRESS_EVERY_S))[0]:
+                now = await handle.query(EndOfDayWorkflow.progress)
+                _log(f"  {now.chunks_done}/{now.chunks_total} chunks, {now.notes_closed:,} notes "
+                     f"({time.perf_counter() - started:.0f} s)")
+            progress = result.result()
             seconds = time.perf_counter() - started
             history = await handle.fetch_history()
     finally:
