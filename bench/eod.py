@@ -167,7 +167,8 @@ def _reference_rows(lines: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                        "terms": json.dumps(product.model_dump(mode="json"), ensure_ascii=False)}
 
 
-def generate(engine: Any, notes: int, *, day: date = DAY, lines: int = LINES, freeze_dpd: int = 8) -> dict[str, Any]:
+def generate(engine: Any, notes: int, *, day: date = DAY, lines: int = LINES, freeze_dpd: int = 8,
+             fillfactor: int | None = None) -> dict[str, Any]:
     """Reference rows, `lines` customers/applications/lines and `notes` notes with schedules; then VACUUM
     ANALYZE. Foreign keys hold by construction; the bulk load skips their per-row triggers
     (session_replication_role = replica)."""
@@ -178,6 +179,8 @@ def generate(engine: Any, notes: int, *, day: date = DAY, lines: int = LINES, fr
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with engine.begin() as conn:
+        if fillfactor:  # an experiment (--fillfactor): room on each page for HOT updates
+            conn.execute(text(f"ALTER TABLE loan_note SET (fillfactor = {int(fillfactor)})"))
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("INSERT INTO branch (code, name, region_code, address, parent_code) VALUES "
                           "(:county, '仙游县农村信用合作联社', '350322', '福建省莆田市仙游县鲤城街道', NULL), "
@@ -443,6 +446,19 @@ def _machine_busy_s() -> float | None:
     return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def _note_updates(engine: Any) -> tuple[int, int]:
+    """loan_note's (row updates, HOT updates) so far, from the cumulative statistics. Backends report them
+    when they exit: the pool's connections are closed first."""
+    from sqlalchemy import text
+
+    engine.dispose()
+    time.sleep(1.0)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                                "WHERE relname = 'loan_note'")).one()
+    return int(row[0]), int(row[1])
+
+
 async def _timed_cores(phase: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """The phase's result with the machine's busy cores over its run (everything on the box: a figure well
     above what the phase can use means a noisy run)."""
@@ -456,14 +472,15 @@ async def _timed_cores(phase: Callable[[], Awaitable[dict[str, Any]]]) -> dict[s
 
 async def run_bench(engine: Any, settings: Any, *, client: Any = None, notes: int = 1_000_000,
                     chunk_size: int | None = None, parallel: int | None = None, day: date = DAY,
-                    warmup: bool = True) -> dict[str, Any]:
+                    warmup: bool = True, fillfactor: int | None = None) -> dict[str, Any]:
     """Generate, time the baseline, time end of day, check. With a Temporal `client`, end of day is the
     EndOfDayWorkflow on the production worker wiring; without one, db.eod called directly."""
     settings = settings.model_copy(update={"eod_chunk_size": chunk_size or settings.eod_chunk_size,
                                            "eod_parallel_chunks": parallel or settings.eod_parallel_chunks})
     chunk_size, parallel = settings.eod_chunk_size, settings.eod_parallel_chunks
     _log(f"generating {notes:,} notes (business date {day})")
-    data = await asyncio.to_thread(generate, engine, notes, day=day, freeze_dpd=settings.freeze_line_at_dpd)
+    data = await asyncio.to_thread(generate, engine, notes, day=day, freeze_dpd=settings.freeze_line_at_dpd,
+                                  fillfactor=fillfactor)
     before = {k: data[k] for k in ("notes", "installments_falling_due")}
     if warmup:
         _log("baseline warm-up pass (untimed, rolled back)")
@@ -475,6 +492,7 @@ async def run_bench(engine: Any, settings: Any, *, client: Any = None, notes: in
     _log(f"baseline {base['seconds']:.2f} s for {base['notes']:,} notes")
     _log(f"end of day ({'EndOfDayWorkflow' if client else 'db.eod directly'}): chunk size {chunk_size}, "
          f"{parallel} chunks at once")
+    updates_before = await asyncio.to_thread(_note_updates, engine)
     if client is not None:
         real = await _timed_cores(lambda: eod_workflow(client, engine, settings, day))
     else:
@@ -483,6 +501,9 @@ async def run_bench(engine: Any, settings: Any, *, client: Any = None, notes: in
             reminder_days=settings.reminder_days_before_due, freeze_dpd=settings.freeze_line_at_dpd))
     _log(f"end of day {real['seconds']:.2f} s for {real['notes']:,} notes")
     checks = await asyncio.to_thread(verify, engine, day, before)
+    updates_after = await asyncio.to_thread(_note_updates, engine)
+    real["note_row_updates"] = updates_after[0] - updates_before[0]
+    real["note_hot_updates"] = updates_after[1] - updates_before[1]
     if not checks["ok"]:
         _log(f"CHECK FAILED: {checks}")
     ratio = base["seconds"] / real["seconds"] if real["seconds"] > 0 else 0.0
@@ -498,7 +519,7 @@ async def run_bench(engine: Any, settings: Any, *, client: Any = None, notes: in
                           "warm": "VACUUM ANALYZE + CHECKPOINT after generation and after every pass; "
                                   + ("one untimed warm-up pass first" if warmup else "no warm-up pass"),
                           **{k: v for k, v in base.items() if k != "seconds"}},
-        "data": data, "checks": checks,
+        "loan_note_fillfactor": fillfactor or 100, "data": data, "checks": checks,
     }
 
 
@@ -560,7 +581,7 @@ async def _main_async(args: argparse.Namespace) -> dict[str, Any]:
         engine = make_engine(url)
         try:
             kwargs = {"notes": args.notes, "chunk_size": args.chunk_size, "parallel": args.parallel,
-                      "warmup": not args.no_warmup}
+                      "warmup": not args.no_warmup, "fillfactor": args.fillfactor}
             if args.direct:
                 return await run_bench(engine, settings, **kwargs)
             from temporalio.contrib.pydantic import pydantic_data_converter
@@ -590,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="call db.eod directly (plan, close_chunk on threads, finish) instead of the workflow")
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed baseline warm-up pass")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (for EXPLAIN)")
+    parser.add_argument("--fillfactor", type=int, default=None,
+                        help="experiment: loan_note's fillfactor in the scratch database (default: the table's, 100)")
     args = parser.parse_args(argv)
     result = asyncio.run(_main_async(args))
     _log(f"{result['value']} notes/s vs {result['baseline']} notes/s in one plain pass: ratio {result['ratio']} "
