@@ -43,13 +43,13 @@ from documents.renderer import DocumentRenderer, InProcessRenderer, renderer_for
 from services.schedules import ensure_schedules
 from workflows.credit_line import CreditLineWorkflow
 from workflows.drawdown import DrawdownWorkflow
-from workflows.end_of_day import EndOfDayWorkflow
+from workflows.end_of_day import EndOfDayWorkflow, NoticeDeliveryWorkflow
 from workflows.guarantor_consent import GuarantorConsentWorkflow
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.repayment import RepaymentReversalWorkflow, RepaymentWorkflow
 
 WORKFLOWS = [LoanApplicationWorkflow, GuarantorConsentWorkflow, CreditLineWorkflow, DrawdownWorkflow, RepaymentWorkflow,
-             RepaymentReversalWorkflow, EndOfDayWorkflow]
+             RepaymentReversalWorkflow, EndOfDayWorkflow, NoticeDeliveryWorkflow]
 log = logging.getLogger("nongedai.worker")
 
 

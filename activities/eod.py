@@ -4,8 +4,10 @@ chunk's notices (SMS, line freezes), finish the date."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
@@ -20,6 +22,8 @@ from db.models import CreditLine, Customer, LoanNote, ScheduleInstallment, Servi
 from workflows import names
 from workflows.messages import EodChunkInput, EodChunkResult, EodDayPlan, EodDayResult, FreezeSignal
 
+# Notices read, sent and marked together; at most this many are sent twice after a crash.
+NOTICE_BATCH = 200
 NOTICE_TEMPLATES = {"due_soon": "repayment_due_soon", "overdue": "repayment_overdue", "freeze": "line_frozen_overdue"}
 
 
@@ -57,22 +61,34 @@ class EodActivities:
         return EodChunkResult(chunk_no=result.chunk_no, notes=result.notes, newly_overdue=result.newly_overdue)
 
     @activity.defn
+    def notice_chunks(self, day: date) -> list[int]:
+        """The chunks of `day` with notices still to deliver."""
+        with Session(self._engine) as session:
+            return sorted(session.exec(select(ServicingNotice.chunk_no).distinct().where(
+                ServicingNotice.business_date == day, ServicingNotice.status == "pending")).all())
+
+    @activity.defn
     async def deliver_notices(self, request: EodChunkInput) -> int:
-        """Send the chunk's pending notices; each is marked sent as it goes, so a retry resumes where this
-        attempt stopped, and the SMS gateway's idempotency key covers the one in flight at a crash."""
-        pending = await asyncio.to_thread(self._pending_notices, request)
+        """Send a chunk's pending notices (chunk -1: the whole date's) in batches: one read for the batch,
+        the texts, the line freezes, then one write marking the batch. A crash re-sends at most one batch,
+        which the SMS gateway's idempotency key (`eod:<date>:<note id>:<kind>`) absorbs."""
         client = activity.client()
-        for n, (notice_id, kind, note_id) in enumerate(pending):
-            line_workflow_id, status = await asyncio.to_thread(self._send, request.business_date, kind, note_id)
-            if kind == "freeze" and line_workflow_id:
-                try:
-                    await client.get_workflow_handle(line_workflow_id).signal(
-                        names.SIGNAL_FREEZE, FreezeSignal(reason_code="OVERDUE", actor="end-of-day"))
-                except Exception as err:  # noqa: BLE001 - an expired line has nothing left to freeze
-                    activity.logger.info("line %s not frozen: %s", line_workflow_id, type(err).__name__)
-            await asyncio.to_thread(self._mark, notice_id, status)
-            activity.heartbeat(n + 1)
-        return len(pending)
+        delivered = 0
+        while True:
+            batch = await asyncio.to_thread(self._pending_batch, request)
+            if not batch:
+                return delivered
+            outcomes = await asyncio.to_thread(self._send_batch, request.business_date, batch)
+            for notice in batch:
+                if notice.kind == "freeze":
+                    try:
+                        await client.get_workflow_handle(notice.line_workflow_id).signal(
+                            names.SIGNAL_FREEZE, FreezeSignal(reason_code="OVERDUE", actor="end-of-day"))
+                    except Exception as err:  # noqa: BLE001 - an expired line has nothing left to freeze
+                        activity.logger.info("line %s not frozen: %s", notice.line_workflow_id, type(err).__name__)
+            await asyncio.to_thread(self._mark, outcomes)
+            delivered += len(batch)
+            activity.heartbeat(delivered)
 
     @activity.defn
     def finish_day(self, day: date) -> EodDayResult:
@@ -84,51 +100,72 @@ class EodActivities:
 
     # ---- internals ----
 
-    def _pending_notices(self, request: EodChunkInput) -> list[tuple[int, str, int]]:
+    def _pending_batch(self, request: EodChunkInput) -> list[_Notice]:
+        """Up to NOTICE_BATCH pending notices with all their texts need, in two reads."""
         with Session(self._engine) as session:
-            query = select(ServicingNotice.id, ServicingNotice.kind, ServicingNotice.note_id).where(
-                ServicingNotice.business_date == request.business_date, ServicingNotice.status == "pending")
+            query = (select(ServicingNotice.id, ServicingNotice.kind, LoanNote, Customer.mobile,
+                            Customer.settlement_account, CreditLine.line_no, CreditLine.workflow_id)
+                     .join(LoanNote, LoanNote.id == ServicingNotice.note_id)
+                     .join(Customer, Customer.id == LoanNote.customer_id)
+                     .join(CreditLine, CreditLine.id == LoanNote.line_id)
+                     .where(ServicingNotice.business_date == request.business_date,
+                            ServicingNotice.status == "pending"))
             if request.chunk_no >= 0:
                 query = query.where(ServicingNotice.chunk_no == request.chunk_no)
-            rows = session.exec(query.order_by(ServicingNotice.id)).all()
-        return [(i, k, n) for i, k, n in rows]  # type: ignore[misc]
+            rows = session.exec(query.order_by(ServicingNotice.id).limit(NOTICE_BATCH)).all()
+            due_on = request.business_date + timedelta(days=self._reminder_days)
+            note_ids = [note.id for _, kind, note, *_ in rows if kind == "due_soon"]
+            due = {i.note_id: i for i in session.exec(select(ScheduleInstallment).where(
+                ScheduleInstallment.note_id.in_(note_ids), ScheduleInstallment.due_date == due_on,  # type: ignore[union-attr]
+                ScheduleInstallment.status == "pending"))} if note_ids else {}
+        return [_Notice(notice_id=notice_id, kind=kind, note_id=note.id, mobile=mobile,
+                        template=NOTICE_TEMPLATES[kind], line_workflow_id=workflow_id,
+                        params=_params(kind, note, line_no, account or "", due.get(note.id)))
+                for notice_id, kind, note, mobile, account, line_no, workflow_id in rows]
 
-    def _send(self, day: date, kind: str, note_id: int) -> tuple[str | None, str]:
-        """SMS one notice; returns the line's workflow id for a freeze, and the notice's new status."""
-        with Session(self._engine) as session:
-            note = session.get(LoanNote, note_id)
-            assert note is not None
-            customer = session.get(Customer, note.customer_id)
-            line = session.get(CreditLine, note.line_id)
-            assert customer is not None and line is not None
-            params = self._params(session, kind, note, line, customer, day)
-        status = "sent"
-        try:
-            self._sms.send(idempotency_key=f"eod:{day}:{note_id}:{kind}", mobile=customer.mobile,
-                           template=NOTICE_TEMPLATES[kind], body=render_sms(NOTICE_TEMPLATES[kind], params))
-        except Refused as refused:
-            # A number the gateway will never take: the notice is recorded as failed, the day goes on.
-            activity.logger.warning("notice %s for note %s refused: %s", kind, note_id, refused.code)
-            status = "failed"
-        return (line.workflow_id if kind == "freeze" else None), status
+    def _send_batch(self, day: date, batch: list[_Notice]) -> dict[str, list[int]]:
+        outcomes: dict[str, list[int]] = {"sent": [], "failed": [], "skipped": []}
+        for notice in batch:
+            if notice.params is None:
+                outcomes["skipped"].append(notice.notice_id)
+                continue
+            try:
+                self._sms.send(idempotency_key=f"eod:{day}:{notice.note_id}:{notice.kind}", mobile=notice.mobile,
+                               template=notice.template, body=render_sms(notice.template, notice.params))
+                outcomes["sent"].append(notice.notice_id)
+            except Refused as refused:
+                # A number the gateway will never take: the notice is recorded as failed, the day goes on.
+                activity.logger.warning("notice %s refused: %s", notice.notice_id, refused.code)
+                outcomes["failed"].append(notice.notice_id)
+        return outcomes
 
-    def _params(self, session: Session, kind: str, note: LoanNote, line: CreditLine, customer: Customer,
-                day: date) -> dict[str, str]:
-        if kind == "freeze":
-            return {"note_no": note.note_no, "line_no": line.line_no}
-        if kind == "overdue":
-            return {"note_no": note.note_no, "amount": f"{note.overdue_principal + note.overdue_interest:,.2f}"}
-        due = session.exec(select(ScheduleInstallment).where(
-            ScheduleInstallment.note_id == note.id, ScheduleInstallment.status == "pending",
-            ScheduleInstallment.due_date == day + timedelta(days=self._reminder_days))).first()
-        assert due is not None
-        return {"note_no": note.note_no, "due_date": f"{due.due_date:%Y-%m-%d}",
-                "amount": f"{due.principal + due.interest - due.paid_principal - due.paid_interest:,.2f}",
-                "account_tail": (customer.settlement_account or "")[-4:]}
-
-    def _mark(self, notice_id: int, status: str) -> None:
+    def _mark(self, outcomes: dict[str, list[int]]) -> None:
         with session_scope(self._engine) as session:
-            notice = session.get(ServicingNotice, notice_id)
-            assert notice is not None
-            notice.status, notice.sent_at = status, eod.utcnow()
-            session.add(notice)
+            for status, ids in outcomes.items():
+                if ids:
+                    session.exec(update(ServicingNotice).where(ServicingNotice.id.in_(ids))  # type: ignore[union-attr]
+                                 .values(status=status, sent_at=eod.utcnow()))
+
+
+@dataclass(frozen=True)
+class _Notice:
+    notice_id: int
+    kind: str
+    note_id: int
+    mobile: str
+    template: str
+    line_workflow_id: str
+    params: dict[str, str] | None  # None: nothing left to say (the installment was repaid meanwhile)
+
+
+def _params(kind: str, note: LoanNote, line_no: str, account: str,
+            due: ScheduleInstallment | None) -> dict[str, str] | None:
+    if kind == "freeze":
+        return {"note_no": note.note_no, "line_no": line_no}
+    if kind == "overdue":
+        return {"note_no": note.note_no, "amount": f"{note.overdue_principal + note.overdue_interest:,.2f}"}
+    if due is None:  # repaid since end of day raised the reminder
+        return None
+    return {"note_no": note.note_no, "due_date": f"{due.due_date:%Y-%m-%d}",
+            "amount": f"{due.principal + due.interest - due.paid_principal - due.paid_interest:,.2f}",
+            "account_tail": account[-4:]}

@@ -367,7 +367,7 @@ class ServicingNotice(SQLModel, table=True):
     chunk_no: int
     note_id: int = Field(foreign_key="loan_note.id", index=True)
     kind: str = Field(max_length=16, description="due_soon | overdue | freeze")
-    status: str = Field(default="pending", max_length=8, description="pending | sent | failed")
+    status: str = Field(default="pending", max_length=8, description="pending | sent | failed | skipped")
     sent_at: datetime | None = timestamp(default=None, nullable=True)
 
 

@@ -489,6 +489,11 @@ class EodChunkInput(BaseModel):
     chunk_no: int = Field(description="-1: every chunk of the date (delivering notices)")
 
 
+class EodNoticesInput(BaseModel):
+    business_date: date
+    parallel: int = 2
+
+
 class EodDayPlan(BaseModel):
     business_date: date
     chunks_total: int

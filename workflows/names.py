@@ -15,6 +15,7 @@ REPAYMENT_REVERSAL = "RepaymentReversalWorkflow"
 END_OF_DAY = "EndOfDayWorkflow"
 END_OF_DAY_WORKFLOW_ID = "end-of-day"  # one at a time: a second start while one runs is refused
 END_OF_DAY_SCHEDULE_ID = "end-of-day-daily"
+EOD_NOTICES = "EndOfDayNoticesWorkflow"
 QUERY_PROGRESS = "progress"
 
 # LoanApplicationWorkflow
@@ -63,3 +64,7 @@ def repayment_workflow_id(repayment_no: str) -> str:
 
 def reversal_workflow_id(repayment_no: str) -> str:
     return f"repayment-reversal-{repayment_no}"
+
+
+def eod_notices_workflow_id(business_date: object) -> str:
+    return f"end-of-day-notices-{business_date}"

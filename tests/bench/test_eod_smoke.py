@@ -44,5 +44,5 @@ async def test_eod_bench_closes_every_note_and_prints_its_json_line(dev_env):
     assert checks["installments_turned_overdue"] == data["installments_falling_due"]
     assert checks["run"] == {"status": "completed", "chunks_done": 7, "chunks_total": 7, "notes_processed": 2000}
     assert parsed["eod"]["notes"] == 2000 and parsed["eod"]["newly_overdue"] == data["notes_falling_due"]
-    assert {"plan_day", "close_chunk", "deliver_notices", "finish_day"} <= parsed["eod"]["activities"].keys()
+    assert {"plan_day", "close_chunk", "finish_day"} <= parsed["eod"]["activities"].keys()
     assert parsed["eod"]["activities"]["close_chunk"]["calls"] == 7

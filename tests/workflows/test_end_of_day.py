@@ -74,11 +74,14 @@ async def test_closing_six_weeks_reminds_warns_and_freezes_the_line(dev_env, own
                                                                    for k in range(31)]
         assert {d.notes for d in progress.days_closed} == {3}
         assert states(engine) == expected
-        with Session(engine) as s:
-            notices = s.exec(select(ServicingNotice)).all()
-        assert {(n.kind, n.business_date) for n in notices} == {
+        def notices():
+            with Session(engine) as s:
+                return s.exec(select(ServicingNotice)).all()
+        # Each date's notices go out in a child workflow of their own, after the date closed.
+        await until(lambda: {n.status for n in notices()} == {"sent"}, timeout=60)
+        assert {(n.kind, n.business_date) for n in notices()} == {
             ("due_soon", date(2026, 2, 7)), ("overdue", date(2026, 2, 10)), ("freeze", date(2026, 2, 17))}
-        assert len(notices) == 9 and {n.status for n in notices} == {"sent"}
+        assert len(notices()) == 9
         templates = [m.template for m in adapters.sms.outbox(limit=100)]
         assert sorted(templates) == sorted(["repayment_due_soon", "repayment_overdue", "line_frozen_overdue"] * 3)
         await until(lambda: _line_status(line_handle, "frozen"))
