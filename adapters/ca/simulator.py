@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from cryptography.hazmat.primitives import serialization
@@ -68,7 +68,7 @@ class CaSimulator:
             if not pdf.startswith(b"%PDF-"):
                 raise Refused("NOT_A_PDF", "待签署文件不是PDF")
             document_sha256 = hashlib.sha256(pdf).hexdigest()
-            done = self._replay(idempotency_key, document_sha256, signer.signer_ref)
+            done = self._replay(idempotency_key, pdf, document_sha256, signer.signer_ref)
             if done is not None:
                 return done
             authorities = self._keys()
@@ -88,11 +88,13 @@ class CaSimulator:
                                     reason=REASONS[signer.kind], location="农e贷", at=now)
             except Exception as exc:  # noqa: BLE001 - a PDF pyhanko cannot extend is the caller's, not ours
                 raise Refused("PDF_NOT_SIGNABLE", f"文件无法签署({type(exc).__name__})") from exc
-            return self._record(idempotency_key, document_ref, field_name, signer.signer_ref, pair, now,
+            if not signed.startswith(pdf):
+                raise RuntimeError("pyhanko rewrote the document instead of appending to it")
+            return self._record(idempotency_key, document_ref, field_name, signer.signer_ref, pair, now, pdf,
                                 document_sha256, signed, evidence)
 
     def _record(self, key: str, document_ref: str, field_name: str, signer_ref: str, pair: pki.KeyPair,
-                now, document_sha256: str, signed: bytes, evidence: dict) -> SignedPdf:  # noqa: ANN001
+                now: datetime, pdf: bytes, document_sha256: str, signed: bytes, evidence: dict) -> SignedPdf:
         signed_sha256 = hashlib.sha256(signed).hexdigest()
         try:
             with session_scope(self._engine) as session:
@@ -102,24 +104,24 @@ class CaSimulator:
                     signature_id=f"SIG{uuid4().hex.upper()}", idempotency_key=key, document_ref=document_ref,
                     field_name=field_name, signer_ref=signer_ref, certificate_serial=pair.serial,
                     certificate_pem=pair.cert_pem, document_sha256=document_sha256, signed_sha256=signed_sha256,
-                    signed_pdf=signed, signed_at=now, evidence=dict(evidence), prev_hash=prev, entry_hash="")
+                    signed_increment=signed[len(pdf):], signed_at=now, evidence=dict(evidence), prev_hash=prev, entry_hash="")
                 row.entry_hash = entry_hash(row)
                 session.add(row)
         except IntegrityError:
-            done = self._replay(key, document_sha256, signer_ref)
+            done = self._replay(key, pdf, document_sha256, signer_ref)
             if done is None:
                 raise
             return done
-        return _signed(row)
+        return _signed(row, pdf)
 
-    def _replay(self, key: str, document_sha256: str, signer_ref: str) -> SignedPdf | None:
+    def _replay(self, key: str, pdf: bytes, document_sha256: str, signer_ref: str) -> SignedPdf | None:
         with Session(self._engine) as session:
             row = session.exec(select(CaSignature).where(CaSignature.idempotency_key == key)).first()
         if row is None:
             return None
         if (row.document_sha256, row.signer_ref) != (document_sha256, signer_ref):
             raise Refused("IDEMPOTENCY_MISMATCH", "同一幂等键的签署请求内容不一致")
-        return _signed(row)
+        return _signed(row, pdf)
 
     # ---- verification, revocation, evidence ---------------------------------------------------
 
@@ -247,10 +249,13 @@ class CaSimulator:
                 is not None
 
 
-def _signed(row: CaSignature) -> SignedPdf:
+def _signed(row: CaSignature, pdf: bytes) -> SignedPdf:
+    signed = pdf + row.signed_increment
+    if hashlib.sha256(signed).hexdigest() != row.signed_sha256:
+        raise RuntimeError(f"stored signature {row.signature_id} does not rebuild the signed PDF")
     return SignedPdf(signature_id=row.signature_id, document_ref=row.document_ref, field_name=row.field_name,
                      signer_ref=row.signer_ref, certificate_serial=row.certificate_serial, signed_at=row.signed_at,
-                     document_sha256=row.document_sha256, signed_sha256=row.signed_sha256, pdf=row.signed_pdf)
+                     document_sha256=row.document_sha256, signed_sha256=row.signed_sha256, pdf=signed)
 
 
 def _finding(s: pades.CheckedSignature, on_record: bool) -> SignatureFinding:

@@ -38,7 +38,7 @@ class CaSigner(SQLModel, table=True):
 
 
 class CaSignature(SQLModel, table=True):
-    """One signature applied to a PDF, with the signed bytes (a retry gets them back) and its evidence."""
+    """One signature applied to a PDF, with its evidence and the bytes it appended (a retry gets them back)."""
 
     __tablename__ = "ca_signature"
 
@@ -52,7 +52,9 @@ class CaSignature(SQLModel, table=True):
     certificate_pem: str = Field(sa_type=Text)
     document_sha256: str = Field(index=True, max_length=64)
     signed_sha256: str = Field(index=True, max_length=64)
-    signed_pdf: bytes = Field(sa_type=LargeBinary)
+    # Only the incremental update this signature appended (~15 KB): the signed PDF is the document
+    # signed plus these bytes, and a retry brings the document again (its hash is checked).
+    signed_increment: bytes = Field(sa_type=LargeBinary)
     signed_at: datetime = utc_field()
     evidence: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # The document's evidence log is a hash chain: altering or dropping an entry breaks every later hash.

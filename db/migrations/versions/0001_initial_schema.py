@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:17:12.592642
+Create Date: 2026-11-29 21:23:47.380285
 
 """
 from typing import Sequence, Union
@@ -69,7 +69,7 @@ def upgrade() -> None:
     sa.Column('certificate_pem', sa.Text(), nullable=False),
     sa.Column('document_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('signed_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('signed_pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('signed_increment', sa.LargeBinary(), nullable=False),
     sa.Column('signed_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('evidence', sa.JSON(), nullable=False),
     sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
