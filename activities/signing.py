@@ -64,8 +64,11 @@ class SigningActivities:
                 evidence={"channel": "system", "after_signature": signed.signature_id,
                           "document_sha256": signed.signed_sha256, "at": utcnow().isoformat()})
         except Refused as refused:
-            raise ApplicationError(refused.message, {"code": refused.code}, type="SignatureRefused",
-                                   non_retryable=True) from refused
+            # Not retried: the update fails with the CA's reason, the document stays issued and the
+            # signer may try again (a new code) until the signing deadline.
+            raise ApplicationError(refused.message, {"code": refused.code, "zh": f"电子认证服务拒绝签署:{refused.message}",
+                                                     "en": f"the CA refused to sign ({refused.code})"},
+                                   type="SignatureRefused", non_retryable=True) from refused
         return self._record(request.document_id, signed, sealed)
 
     def _record(self, document_id: int, signed: SignedPdf, sealed: SignedPdf) -> SignDocumentResult:

@@ -154,7 +154,8 @@ def _subject(cert: asn1_x509.Certificate) -> dict[str, str]:
 
 
 def verify(pdf: bytes, *, root: x509.Certificate, crls: list[bytes], moment: datetime | None = None) -> PdfCheck:
-    """Check every signature: integrity, chain to `root`, revocation against `crls`, timestamp, coverage."""
+    """Check every signature: integrity, chain to `root`, revocation against `crls`, timestamp, coverage.
+    Synchronous (pyhanko runs its own event loop): from async code, call it in a thread."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)
@@ -186,6 +187,9 @@ def _contents_canonical(pdf: bytes, sig) -> bool:  # noqa: ANN001
 def _check(pdf: bytes, sig, context: ValidationContext) -> CheckedSignature:  # noqa: ANN001 - pyhanko's EmbeddedPdfSignature
     try:
         status = validate_pdf_signature(sig, signer_validation_context=context, ts_validation_context=context)
+    except RuntimeError:
+        # Not the file's fault: pyhanko's sync API was called on a thread with a running event loop.
+        raise
     except Exception as exc:  # noqa: BLE001 - a mangled signature blob is a failed check, not a crash
         return CheckedSignature(field_name=sig.field_name, signer_subject={}, certificate_serial="",
                                 signed_at=None, intact=False, valid=False, trusted=False, revoked=False,

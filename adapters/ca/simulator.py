@@ -86,6 +86,8 @@ class CaSimulator:
             try:
                 signed = pades.sign(pdf, signer=pair, authorities=self._pades_authorities(), field_name=field_name,
                                     reason=REASONS[signer.kind], location="农e贷", at=now)
+            except RuntimeError:
+                raise  # ours (e.g. called on an event loop's thread), not the document's
             except Exception as exc:  # noqa: BLE001 - a PDF pyhanko cannot extend is the caller's, not ours
                 raise Refused("PDF_NOT_SIGNABLE", f"文件无法签署({type(exc).__name__})") from exc
             if not signed.startswith(pdf):
