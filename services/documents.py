@@ -53,8 +53,14 @@ def visible(session: Session, principal: Principal, doc_no: str) -> Document:
     return doc
 
 
+SIGNED_KINDS = ("loan_contract", "guarantee_contract")
+
+
 def _signable(session: Session, principal: Principal, doc_no: str) -> Document:
     doc = visible(session, principal, doc_no)
+    if doc.kind not in SIGNED_KINDS:
+        # A drawdown's note and schedule are issued, not signed, for now.
+        raise ProblemError(409, "DOCUMENT_NOT_SIGNABLE", "该文件无需签署", f"a {doc.kind} is not signed", "doc_no")
     if principal.is_customer and doc.signer_customer_id != principal.id:
         raise forbidden("只能签署本人的合同", "only the named signer can sign this document", "NOT_SIGNER")
     if not principal.is_customer and principal.role != CUSTOMER_MANAGER:

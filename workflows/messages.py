@@ -369,6 +369,16 @@ class CreateNoteInput(BaseModel):
     repayment_method: str
 
 
+class IssueNoteDocumentsInput(BaseModel):
+    note_no: str
+
+
+class NoteDocuments(BaseModel):
+    """The drawdown note (借据) and repayment schedule issued for one note: numbers only."""
+
+    doc_nos: list[str]
+
+
 class NoteCreated(BaseModel):
     note_id: int
     note_no: str

@@ -128,3 +128,10 @@ def test_the_crl_and_root_are_public_and_a_revocation_shows_in_verification(clie
     assert crl.get_revoked_certificate_by_serial_number(int(borrower.certificate_serial, 16)) is not None
     body = client.get(f"/v1/documents/{doc.doc_no}/verification").json()
     assert (body["signature_valid"], body["signature_problem"]) == (False, "CERTIFICATE_REVOKED")
+
+
+def test_a_drawdown_note_is_issued_not_signed(client, engine, api_settings) -> None:
+    customer = data.add_customer(engine)
+    note = data.add_document(engine, data.add_application(engine, customer), customer, kind="drawdown_note")
+    r = client.post(f"/v1/documents/{note.doc_no}/signing-code", headers=data.customer_headers(api_settings, customer))
+    assert_problem(r, 409, "DOCUMENT_NOT_SIGNABLE", "doc_no")
