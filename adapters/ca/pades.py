@@ -9,6 +9,7 @@ not the signer's claim. Nothing here fetches anything over the network.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -32,6 +33,11 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from adapters.ca.pki import KeyPair
+
+# pyhanko logs every failed check with the certificate's subject, which names the signer and carries
+# their resident ID: personal data must not reach the logs. The result codes say what failed instead.
+for _name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 # The CMS blob: signature, three certificates, and the timestamp token with its own three (~6 KB).
 SIGNATURE_BYTES_RESERVED = 12 * 1024

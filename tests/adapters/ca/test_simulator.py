@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -250,3 +251,15 @@ def test_faults(ca: CaSimulator, contract_pdf: bytes) -> None:
     ca.inject_fault(operation="verify", kind="unavailable")
     with pytest.raises(AdapterUnavailable):
         ca.verify_pdf(again.pdf)
+
+
+def test_failed_checks_log_no_personal_data(ca: CaSimulator, contract_pdf: bytes,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    borrower, seal = sign_both(ca, contract_pdf)
+    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")
+    changed = bytearray(seal.pdf)
+    changed[200] ^= 0x01
+    with caplog.at_level(logging.DEBUG):
+        assert not ca.verify_pdf(seal.pdf).valid and not ca.verify_pdf(bytes(changed)).valid
+    logged = caplog.text + "".join(str(r.exc_info) for r in caplog.records)
+    assert "350582199503121238" not in logged and "林秀英" not in logged
