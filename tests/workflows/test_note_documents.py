@@ -15,6 +15,7 @@ from adapters.core_banking.simulator import CoreBankingSimulator
 from adapters.imaging.simulator import ImagingSimulator
 from db.models import Document, LoanNote, ScheduleInstallment
 from tests import factories
+from tests.workflows import histories
 from tests.workflows.support import running_worker
 from tests.workflows.test_drawdowns import draw, open_line
 from workflows import names
@@ -34,6 +35,8 @@ async def test_a_drawdown_issues_its_note_and_schedule(dev_env, engine, settings
         accepted = await draw(line, "20000", term=6)
         outcome = await client.get_workflow_handle(accepted.workflow_id).result()
         assert outcome["status"] == "disbursed"
+        # The new path of the "note-documents" patch; tests/histories/drawdown.json keeps the old one.
+        await histories.record(client, "drawdown_note_documents", accepted.workflow_id)
     with Session(engine) as s:
         note = s.exec(select(LoanNote).where(LoanNote.note_no == accepted.note_no)).one()
         rows = s.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note.id)
