@@ -45,6 +45,12 @@ def _party(customer: Customer) -> Party:
                  address=customer.address or f"行政区划代码{customer.region_code}")
 
 
+def _contract_no(app_no: str, revision: int) -> str:
+    """HT<app number>; contracts reissued for amended terms add -R2, -R3, ..."""
+    base = "HT" + app_no[2:]
+    return base if revision == 1 else f"{base}-R{revision}"
+
+
 def _ref(doc: Document, slot: int | None) -> DocumentRef:
     return DocumentRef(document_id=doc.id, doc_no=doc.doc_no, kind=doc.kind, signer_customer_id=doc.signer_customer_id,
                        sha256=doc.sha256, guarantor_slot=slot)
@@ -69,7 +75,9 @@ class ContractActivities:
         slots_by_signer = {c: s for s, c in request.guarantor_slots.items()}
         with Session(self._engine) as session:
             app = get_application(session, request.application_id)
-            existing = documents_of(session, app.id)
+            contract_no = _contract_no(app.app_no, request.revision)
+            existing = [d for d in documents_of(session, app.id)
+                        if d.doc_no == contract_no or d.doc_no.startswith(f"{contract_no}-G")]
             if existing:
                 return [_ref(d, slots_by_signer.get(d.signer_customer_id) if d.kind == "guarantee_contract" else None)
                         for d in existing]
@@ -116,7 +124,7 @@ class ContractActivities:
         else:
             lpr_date, lpr = pricing.lpr_on(business_today(), "1Y")
             tenor = "1Y"
-        contract_no = "HT" + app.app_no[2:]
+        contract_no = _contract_no(app.app_no, request.revision)
         today = business_today()
         return LoanContractData(
             contract_no=contract_no, app_no=app.app_no, signed_on=None,
@@ -189,6 +197,17 @@ class ContractActivities:
                       for i in installments],
             verify_url=f"{self._base}/v1/documents/{note.note_no}/verification")
         return data, app.id, borrower.id
+
+    @activity.defn
+    def supersede_documents(self, application_id: int) -> int:
+        """Void every contract of the application, signed or not: its terms were amended. Returns how many."""
+        with session_scope(self._engine) as session:
+            docs = [d for d in documents_of(session, application_id)
+                    if d.kind in ("loan_contract", "guarantee_contract")]
+            for doc in docs:
+                doc.status = "void"
+                session.add(doc)
+            return len(docs)
 
     @activity.defn
     def void_documents(self, application_id: int) -> int:
