@@ -64,7 +64,7 @@ class Adapters:
 
 
 def simulators(engine: Engine, settings: Settings) -> Adapters:
-    return Adapters(sms=SmsSimulator(engine), imaging=ImagingSimulator(engine), ca=CaSimulator(engine),
+    return Adapters(sms=SmsSimulator(engine), imaging=ImagingSimulator(engine), ca=CaSimulator(engine, crl_url=settings.crl_url),
                     core_banking=CoreBankingSimulator(engine, latency_s=settings.core_banking_latency_s,
                                                       answer_delay_s=settings.core_banking_answer_delay_s),
                     rating=RatingSimulator(), renderer=renderer_for(settings.render_processes))
@@ -77,7 +77,7 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
         NotificationActivities(engine, adapters.sms),
         ContractActivities(engine, adapters.imaging, adapters.core_banking, adapters.renderer,
                            settings.public_base_url),
-        SigningActivities(engine, adapters.ca),
+        SigningActivities(engine, adapters.ca, adapters.imaging),
         CreditLineActivities(engine, adapters.core_banking),
         DisbursementActivities(engine, adapters.core_banking),
         ServicingActivities(engine, adapters.core_banking),

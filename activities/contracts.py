@@ -1,5 +1,6 @@
-"""Contract generation: the loan contract and each guarantee contract rendered from templates, stored
-in the imaging platform by SHA-256, and recorded with their template version and data snapshot."""
+"""Contract generation: the loan contract and each guarantee contract, and per drawdown its note (借据) and
+repayment schedule, rendered from templates, stored in the imaging platform by SHA-256, and recorded with
+their template version and data snapshot."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.clock import business_today, utcnow
@@ -16,13 +17,15 @@ from adapters.imaging.port import ImageStore
 from db.application_store import get_application, get_customer
 from db.document_store import documents_of, lender_branches
 from db.engine import session_scope
-from db.models import Customer, Document, LoanApplication
-from documents.models import GuaranteeContractData, Lender, LoanContractData, Party
+from db.line_store import get_line, note_by_no
+from db.models import Customer, Document, LoanApplication, ScheduleInstallment
+from db.repositories.documents import by_no as document_by_no
+from documents.models import GuaranteeContractData, Lender, LoanContractData, LoanNoteData, Party, ScheduleRow
 from documents.render import RenderedDocument
 from documents.renderer import DocumentRenderer
 from domain import pricing
 from domain.schedule import add_months
-from workflows.messages import DocumentRef, IssueContractsInput
+from workflows.messages import DocumentRef, IssueContractsInput, IssueNoteDocumentsInput, NoteDocuments
 
 BP = Decimal("0.0001")
 GUARANTEE_PERIOD_MONTHS = 6
@@ -40,6 +43,12 @@ class _Draft:
 def _party(customer: Customer) -> Party:
     return Party(name=customer.name, resident_id=customer.resident_id, mobile=customer.mobile,
                  address=customer.address or f"行政区划代码{customer.region_code}")
+
+
+def _contract_no(app_no: str, revision: int) -> str:
+    """HT<app number>; contracts reissued for amended terms add -R2, -R3, ..."""
+    base = "HT" + app_no[2:]
+    return base if revision == 1 else f"{base}-R{revision}"
 
 
 def _ref(doc: Document, slot: int | None) -> DocumentRef:
@@ -66,7 +75,9 @@ class ContractActivities:
         slots_by_signer = {c: s for s, c in request.guarantor_slots.items()}
         with Session(self._engine) as session:
             app = get_application(session, request.application_id)
-            existing = documents_of(session, app.id)
+            contract_no = _contract_no(app.app_no, request.revision)
+            existing = [d for d in documents_of(session, app.id)
+                        if d.doc_no == contract_no or d.doc_no.startswith(f"{contract_no}-G")]
             if existing:
                 return [_ref(d, slots_by_signer.get(d.signer_customer_id) if d.kind == "guarantee_contract" else None)
                         for d in existing]
@@ -113,7 +124,7 @@ class ContractActivities:
         else:
             lpr_date, lpr = pricing.lpr_on(business_today(), "1Y")
             tenor = "1Y"
-        contract_no = "HT" + app.app_no[2:]
+        contract_no = _contract_no(app.app_no, request.revision)
         today = business_today()
         return LoanContractData(
             contract_no=contract_no, app_no=app.app_no, signed_on=None,
@@ -138,6 +149,65 @@ class ContractActivities:
         session.add(doc)
         session.flush()
         return _ref(doc, draft.slot)
+
+    @activity.defn
+    def issue_note_documents(self, request: IssueNoteDocumentsInput) -> NoteDocuments:
+        """The drawdown note (借据) and its repayment schedule, rendered from the note as written; a retry
+        returns what was issued. Same three phases as issue_contracts: read, render and store, record."""
+        schedule_no = f"{request.note_no}-S"
+        with Session(self._engine) as session:
+            if document_by_no(session, request.note_no) is not None:
+                return NoteDocuments(doc_nos=[request.note_no, schedule_no])
+            data, application_id, customer_id = self._note_data(session, request.note_no)
+        stored = [("drawdown_note", request.note_no, self._renderer.drawdown_note(data)),
+                  ("repayment_schedule", schedule_no,
+                   self._renderer.repayment_schedule(data.model_copy(update={
+                       "verify_url": f"{self._base}/v1/documents/{schedule_no}/verification"})))]
+        shas = [self._imaging.put(r.pdf, content_type="application/pdf") for _, _, r in stored]
+        snapshot = data.model_dump(mode="json", exclude=PERSONAL_FIELDS)
+        with session_scope(self._engine) as session:
+            for (kind, doc_no, rendered), sha in zip(stored, shas, strict=True):
+                session.add(Document(doc_no=doc_no, application_id=application_id, kind=kind,
+                                     signer_customer_id=customer_id, template_version=rendered.template_version,
+                                     sha256=sha, data_snapshot=snapshot, created_at=utcnow()))
+        return NoteDocuments(doc_nos=[d for _, d, _ in stored])
+
+    def _note_data(self, session: Session, note_no: str) -> tuple[LoanNoteData, int, int]:
+        note = note_by_no(session, note_no)
+        if note is None:
+            raise LookupError(f"note {note_no} not found")
+        line = get_line(session, note.line_id)
+        app = get_application(session, line.application_id)
+        borrower = get_customer(session, note.customer_id)
+        branch, cooperative = lender_branches(session, line.branch_code)
+        contract = next((d for d in documents_of(session, app.id) if d.kind == "loan_contract"), None)
+        installments = session.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note.id)
+                                    .order_by(col(ScheduleInstallment.period))).all()
+        lpr_date, lpr = pricing.lpr_on(note.start_date, "1Y")
+        data = LoanNoteData(
+            note_no=note.note_no, contract_no=contract.doc_no if contract else "HT" + app.app_no[2:],
+            line_no=line.line_no,
+            lender=Lender(cooperative_name=cooperative.name, branch_name=branch.name,
+                          address=branch.address or cooperative.address or branch.name),
+            borrower=_party(borrower), amount=note.amount, term_months=note.term_months, start_date=note.start_date,
+            maturity_date=note.maturity_date, repayment_method=note.repayment_method, purpose=app.purpose,
+            lpr=lpr, lpr_tenor="1Y", lpr_date=lpr_date, spread_bp=int((note.annual_rate - lpr) / BP),
+            annual_rate=note.annual_rate, disbursement_account=borrower.settlement_account or "",
+            schedule=[ScheduleRow(period=i.period, due_date=i.due_date, principal=i.principal, interest=i.interest)
+                      for i in installments],
+            verify_url=f"{self._base}/v1/documents/{note.note_no}/verification")
+        return data, app.id, borrower.id
+
+    @activity.defn
+    def supersede_documents(self, application_id: int) -> int:
+        """Void every contract of the application, signed or not: its terms were amended. Returns how many."""
+        with session_scope(self._engine) as session:
+            docs = [d for d in documents_of(session, application_id)
+                    if d.kind in ("loan_contract", "guarantee_contract")]
+            for doc in docs:
+                doc.status = "void"
+                session.add(doc)
+            return len(docs)
 
     @activity.defn
     def void_documents(self, application_id: int) -> int:

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sms = SmsSimulator(engine)
         app.state.runtime = Runtime(
             settings=settings, engine=engine, workflows=TemporalGateway(client, task_queue=settings.task_queue),
-            sms=sms, outbox=sms, imaging=ImagingSimulator(engine), ca=CaSimulator(engine), ledger=CoreBankingSimulator(engine),
+            sms=sms, outbox=sms, imaging=ImagingSimulator(engine), ca=CaSimulator(engine, crl_url=settings.crl_url), ledger=CoreBankingSimulator(engine),
             otp_throttle=Throttle(RESEND_AFTER))
         try:
             yield

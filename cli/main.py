@@ -1,4 +1,5 @@
-"""Argument parsing and dispatch for `nongedai` (up, migrate, seed, worker, api, dev-server)."""
+"""Argument parsing and dispatch for `nongedai` (up, migrate, seed, worker, api, verify-pdf, revoke-certificate,
+dev-server)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -62,6 +64,22 @@ def _dev_server(settings: Settings, _args: argparse.Namespace) -> int:
     os.execv(argv[0], argv)  # noqa: S606 - replace ourselves so signals reach the server directly
 
 
+def _verify_pdf(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.verify import verify_pdf
+
+    return verify_pdf(settings, args.file, as_json=args.json)
+
+
+def _revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.errors import Refused
+    from cli.verify import revoke_certificate
+
+    try:
+        return revoke_certificate(settings, args.serial, args.reason)
+    except Refused as refused:
+        raise StartupError(f"{refused.code}: {refused.message}") from refused
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nongedai", description="农e贷 — run the loan platform or one part of it.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -75,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--host", help="bind address (default: NONGEDAI_API_HOST)")
     api.add_argument("--port", type=int, help="port (default: NONGEDAI_API_PORT)")
     api.set_defaults(run=_api)
+    verify = sub.add_parser("verify-pdf", help="check a signed contract PDF: integrity, chain, revocation, signers")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--json", action="store_true", help="print the full result as JSON")
+    verify.set_defaults(run=_verify_pdf)
+    revoke = sub.add_parser("revoke-certificate", help="put a signer's or seal's certificate on the CA's CRL")
+    revoke.add_argument("serial", help="certificate serial number, hex")
+    revoke.add_argument("--reason", default="unspecified", help="e.g. keyCompromise")
+    revoke.set_defaults(run=_revoke)
     sub.add_parser("dev-server", help="run only the Temporal dev server (persisted under var/temporal)").set_defaults(
         run=_dev_server)
     return parser

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def crl_url(self) -> str:
+        """Where the CA simulator's certificates say their revocation list is: served by this API."""
+        return f"{self.public_base_url.rstrip('/')}/v1/ca/crl"
+
 
 @lru_cache
 def get_settings() -> Settings:

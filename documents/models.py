@@ -148,3 +148,77 @@ class GuaranteeContractData(_Frozen):
         if self.share is not None and not self.co_guarantors:
             raise ValueError("a guarantee share needs a co-guarantor to carry the rest")
         return self
+
+
+Amount = Annotated[Decimal, BeforeValidator(_no_float), Field(ge=0, decimal_places=2)]
+
+
+class ScheduleRow(_Frozen):
+    """One installment as printed: what is due on which day."""
+
+    period: int = Field(ge=1)
+    due_date: date
+    principal: Amount
+    interest: Amount
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest
+
+
+class LoanNoteData(_Frozen):
+    """One drawdown's 借款借据 and its 还款计划表: the note's own amount, dates, rate and schedule."""
+
+    note_no: Text
+    contract_no: Text
+    line_no: Text
+    lender: Lender
+    borrower: Party
+    amount: Money
+    term_months: int = Field(ge=1, le=360)
+    start_date: date
+    maturity_date: date
+    repayment_method: RepaymentMethod
+    purpose: Text
+    lpr: Rate
+    lpr_tenor: Literal["1Y", "5Y"]
+    lpr_date: date
+    spread_bp: int = Field(ge=-1000, le=2000)
+    annual_rate: Rate
+    disbursement_account: Annotated[str, StringConstraints(pattern=r"^\d{12,30}$")]
+    schedule: list[ScheduleRow] = Field(min_length=1, max_length=360)
+    verify_url: VerifyUrl
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoanNoteData:
+        if self.lpr + self.spread_bp * BP != self.annual_rate:
+            raise ValueError(f"lpr {self.lpr} + {self.spread_bp}bp != annual_rate {self.annual_rate}")
+        if self.maturity_date <= self.start_date:
+            raise ValueError("the note must mature after it starts")
+        # The printed schedule must repay exactly the note, in order, ending on the maturity date.
+        if [r.period for r in self.schedule] != list(range(1, len(self.schedule) + 1)):
+            raise ValueError("schedule periods must run 1, 2, 3, ...")
+        dues = [r.due_date for r in self.schedule]
+        if dues != sorted(set(dues)) or dues[0] <= self.start_date:
+            raise ValueError("due dates must be after the start and strictly increasing")
+        if sum((r.principal for r in self.schedule), Decimal("0")) != self.amount:
+            raise ValueError("the schedule's principal does not add up to the note's amount")
+        if dues[-1] < self.maturity_date:
+            raise ValueError("the last installment falls before the maturity date")
+        return self
+
+    @property
+    def total_interest(self) -> Decimal:
+        return sum((r.interest for r in self.schedule), Decimal("0"))
+
+    @property
+    def total_repayment(self) -> Decimal:
+        return self.amount + self.total_interest
+
+    def balances(self) -> list[Decimal]:
+        """Principal still owed after each installment."""
+        left, out = self.amount, []
+        for row in self.schedule:
+            left -= row.principal
+            out.append(left)
+        return out

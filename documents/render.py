@@ -1,4 +1,5 @@
-"""Contract PDFs: typed data -> jinja2 HTML (templates/documents) -> weasyprint PDF, hash and page count."""
+"""Contract PDFs (loan and guarantee contracts, drawdown notes, repayment schedules): typed data -> jinja2
+HTML (templates/documents) -> weasyprint PDF, hash and page count."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from documents.formatting import (
     rate_formula,
     repayment_method_zh,
 )
-from documents.models import GuaranteeContractData, LoanContractData
+from documents.models import GuaranteeContractData, LoanContractData, LoanNoteData
 from documents.qr import qr_data_uri
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "documents"
@@ -43,6 +44,8 @@ class DocumentTemplate:
 # issued documents record it, and re-rendering a stored snapshot must give the same text.
 LOAN_CONTRACT = DocumentTemplate("loan_contract.html", "loan-contract/1")
 GUARANTEE_CONTRACT = DocumentTemplate("guarantee_contract.html", "guarantee-contract/1")
+DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/1")
+REPAYMENT_SCHEDULE = DocumentTemplate("repayment_schedule.html", "repayment-schedule/1")
 
 
 @dataclass(frozen=True)
@@ -113,3 +116,13 @@ def render_loan_contract(data: LoanContractData) -> RenderedDocument:
 
 def render_guarantee_contract(data: GuaranteeContractData) -> RenderedDocument:
     return render_pdf(GUARANTEE_CONTRACT, GuaranteeContractData.model_validate(data.model_dump()))
+
+
+def render_drawdown_note(data: LoanNoteData) -> RenderedDocument:
+    """借款借据 of one drawdown."""
+    return render_pdf(DRAWDOWN_NOTE, LoanNoteData.model_validate(data.model_dump()))
+
+
+def render_repayment_schedule(data: LoanNoteData) -> RenderedDocument:
+    """还款计划表 of the same drawdown: every installment, with the principal left after it."""
+    return render_pdf(REPAYMENT_SCHEDULE, LoanNoteData.model_validate(data.model_dump()))

@@ -11,14 +11,25 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
-from documents.models import GuaranteeContractData, LoanContractData
-from documents.render import RenderedDocument, environment, render_guarantee_contract, render_loan_contract
+from documents.models import GuaranteeContractData, LoanContractData, LoanNoteData
+from documents.render import (
+    RenderedDocument,
+    environment,
+    render_drawdown_note,
+    render_guarantee_contract,
+    render_loan_contract,
+    render_repayment_schedule,
+)
 
 
 class DocumentRenderer(Protocol):
     def loan_contract(self, data: LoanContractData) -> RenderedDocument: ...
 
     def guarantee_contract(self, data: GuaranteeContractData) -> RenderedDocument: ...
+
+    def drawdown_note(self, data: LoanNoteData) -> RenderedDocument: ...
+
+    def repayment_schedule(self, data: LoanNoteData) -> RenderedDocument: ...
 
     def close(self) -> None: ...
 
@@ -29,6 +40,12 @@ class InProcessRenderer:
 
     def guarantee_contract(self, data: GuaranteeContractData) -> RenderedDocument:
         return render_guarantee_contract(data)
+
+    def drawdown_note(self, data: LoanNoteData) -> RenderedDocument:
+        return render_drawdown_note(data)
+
+    def repayment_schedule(self, data: LoanNoteData) -> RenderedDocument:
+        return render_repayment_schedule(data)
 
     def close(self) -> None:
         return None
@@ -50,6 +67,12 @@ class ProcessPoolRenderer:
 
     def guarantee_contract(self, data: GuaranteeContractData) -> RenderedDocument:
         return self._pool.submit(render_guarantee_contract, data).result()
+
+    def drawdown_note(self, data: LoanNoteData) -> RenderedDocument:
+        return self._pool.submit(render_drawdown_note, data).result()
+
+    def repayment_schedule(self, data: LoanNoteData) -> RenderedDocument:
+        return self._pool.submit(render_repayment_schedule, data).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

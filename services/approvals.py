@@ -1,4 +1,5 @@
-"""Human approval: an approver's queue, and their decision sent as the `decide` Update."""
+"""Human approval: an approver's queue, their decision sent as the `decide` Update, and an amendment of
+the terms while the contracts await signatures (`amend_terms`)."""
 
 # Role, authority limit and branch come from the StaffUser row, never from the request or the token;
 # the workflow's validator checks them (maker != checker, limit, queue).
@@ -15,10 +16,10 @@ from services.blocking import in_thread
 from services.errors import forbidden
 from services.gateway import WorkflowGateway
 from services.principal import Principal
-from services.schemas.applications import ActionResult, ApplicationSummary, DecisionIn
+from services.schemas.applications import ActionResult, AmendIn, ApplicationSummary, DecisionIn
 from services.schemas.common import Page
 from workflows import names
-from workflows.messages import ApprovalDecisionInput
+from workflows.messages import AmendTermsInput, ApprovalDecisionInput
 
 
 def queue_of(principal: Principal) -> str:
@@ -39,6 +40,16 @@ async def decide(session: Session, workflows: WorkflowGateway, principal: Princi
         approver_branch=approver.branch_code, decision=body.decision, reason_codes=body.reason_codes,
         comment=body.comment, approved_amount=body.approved_amount)
     return await send_update(workflows, app, names.UPDATE_DECIDE, decision, update_id)
+
+
+async def amend(session: Session, workflows: WorkflowGateway, principal: Principal, app_no: str, body: AmendIn,
+                *, update_id: str | None = None) -> ActionResult:
+    app, approver = await in_thread(_load, session, principal, app_no)
+    assert approver.id is not None
+    request = AmendTermsInput(
+        approver_id=approver.id, approver_role=approver.role, authority_limit=approver.authority_limit,
+        approver_branch=approver.branch_code, approved_amount=body.approved_amount, reason_code=body.reason_code)
+    return await send_update(workflows, app, names.UPDATE_AMEND_TERMS, request, update_id)
 
 
 def _load(session: Session, principal: Principal, app_no: str) -> tuple[LoanApplication, StaffUser]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from adapters.ca.port import SignatureAuthority
+from adapters.ca.evidence import chain_intact
+from adapters.ca.port import EvidenceEntry, PdfVerification, SignatureAuthority
 from adapters.errors import AdapterUnavailable
 from adapters.imaging.port import ImageStore
 from adapters.sms.port import SmsGateway
@@ -51,8 +53,14 @@ def visible(session: Session, principal: Principal, doc_no: str) -> Document:
     return doc
 
 
+SIGNED_KINDS = ("loan_contract", "guarantee_contract")
+
+
 def _signable(session: Session, principal: Principal, doc_no: str) -> Document:
     doc = visible(session, principal, doc_no)
+    if doc.kind not in SIGNED_KINDS:
+        # A drawdown's note and schedule are issued, not signed, for now.
+        raise ProblemError(409, "DOCUMENT_NOT_SIGNABLE", "该文件无需签署", f"a {doc.kind} is not signed", "doc_no")
     if principal.is_customer and doc.signer_customer_id != principal.id:
         raise forbidden("只能签署本人的合同", "only the named signer can sign this document", "NOT_SIGNER")
     if not principal.is_customer and principal.role != CUSTOMER_MANAGER:
@@ -126,6 +134,18 @@ async def sign(session: Session, workflows: WorkflowGateway, settings: Settings,
     return result
 
 
+class SignatureView(BaseModel):
+    """One signature in the PDF as anyone may see it: who in which role, when, and whether it holds."""
+
+    field_name: str = Field(description="borrower | guarantor | lender_seal")
+    signer_kind: str = Field(description="person | seal | unknown")
+    organisation: str | None = Field(description="the sealing organisation; a person's name is never shown here")
+    certificate_serial: str
+    signed_at: datetime | None = Field(description="the time in the signature's RFC 3161 timestamp")
+    valid: bool
+    problem: str | None
+
+
 class Verification(BaseModel):
     """What anyone holding the paper or the PDF may learn by scanning its QR code: no personal data."""
 
@@ -134,20 +154,89 @@ class Verification(BaseModel):
     template_version: str
     status: str = Field(description="issued | signed | void")
     sha256: str = Field(description="SHA-256 of the issued PDF: a copy whose hash differs has been altered")
+    signed_sha256: str | None = Field(description="SHA-256 of the signed PDF, with every signature in it")
     issued_at: datetime
     signed_at: datetime | None
-    signature_valid: bool | None = Field(description="the CA's signature checks against this hash; null if unsigned")
+    signature_valid: bool | None = Field(description="every signature in the signed PDF holds; null if unsigned")
     signature_problem: str | None = None
+    signatures: list[SignatureView] = []
 
 
-def verification(session: Session, ca: SignatureAuthority, doc_no: str) -> Verification:
+class FileVerification(BaseModel):
+    """The check of a PDF someone uploaded: its own signatures, and whether it is a document on record."""
+
+    valid: bool
+    tampered: bool = Field(description="bytes were changed or added after a signature")
+    problem: str | None
+    sha256: str
+    doc_no: str | None = Field(description="the document whose signed PDF this file is, byte for byte")
+    signatures: list[SignatureView]
+
+
+def _views(result: PdfVerification) -> list[SignatureView]:
+    return [SignatureView(field_name=s.field_name, signer_kind=s.signer_kind,
+                          organisation=s.signer_name if s.signer_kind == "seal" else None,
+                          certificate_serial=s.certificate_serial, signed_at=s.signed_at, valid=s.valid,
+                          problem=s.problem) for s in result.signatures]
+
+
+def _unavailable(what: str) -> ProblemError:
+    return ProblemError(503, f"{what}_UNAVAILABLE", "验证服务暂时不可用,请稍后重试", "verification is unavailable",
+                        headers={"Retry-After": "5"})
+
+
+def verification(session: Session, ca: SignatureAuthority, imaging: ImageStore, doc_no: str) -> Verification:
     doc = documents.by_no(session, doc_no)
     if doc is None:
         raise not_found("DOCUMENT", "未找到该文件,请核对编号", "no document with this number", "doc_no")
-    valid, problem = None, None
-    if doc.signature_id:
-        checked = ca.verify(signature_id=doc.signature_id, document_sha256=doc.sha256)
-        valid, problem = checked.valid, (checked.reason or None)
+    valid, problem, views = None, None, []
+    if doc.signed_sha256:
+        try:
+            result = ca.verify_pdf(imaging.get(doc.signed_sha256))
+            log = ca.evidence_log(doc.doc_no)
+        except KeyError:
+            result, log = None, []
+        except AdapterUnavailable as exc:
+            raise _unavailable("VERIFICATION") from exc
+        if result is None:
+            valid, problem = False, "SIGNED_FILE_MISSING"
+        else:
+            views = _views(result)
+            valid = result.valid
+            problem = result.problem or next((v.problem for v in views if v.problem), None)
+            # The first signature must have been applied to the PDF that was issued, not to another one.
+            if valid and (not log or log[0].document_sha256 != doc.sha256):
+                valid, problem = False, "NOT_THE_ISSUED_DOCUMENT"
     return Verification(doc_no=doc.doc_no, kind=doc.kind, template_version=doc.template_version, status=doc.status,
-                        sha256=doc.sha256, issued_at=doc.created_at, signed_at=doc.signed_at,
-                        signature_valid=valid, signature_problem=None if valid else problem)
+                        sha256=doc.sha256, signed_sha256=doc.signed_sha256, issued_at=doc.created_at,
+                        signed_at=doc.signed_at, signature_valid=valid, signature_problem=None if valid else problem,
+                        signatures=views)
+
+
+def verify_file(session: Session, ca: SignatureAuthority, pdf: bytes) -> FileVerification:
+    try:
+        result = ca.verify_pdf(pdf)
+    except AdapterUnavailable as exc:
+        raise _unavailable("VERIFICATION") from exc
+    sha = hashlib.sha256(pdf).hexdigest()
+    doc = documents.by_signed_sha256(session, sha)
+    return FileVerification(valid=result.valid, tampered=result.tampered, problem=result.problem, sha256=sha,
+                            doc_no=doc.doc_no if doc else None, signatures=_views(result))
+
+
+class EvidenceLog(BaseModel):
+    doc_no: str
+    chain_intact: bool = Field(description="every entry's hash recomputes and links to the one before")
+    entries: list[EvidenceEntry]
+
+
+def evidence(session: Session, ca: SignatureAuthority, principal: Principal, doc_no: str) -> EvidenceLog:
+    """The CA's evidence log of a document: staff who may see the application, or the document's signer."""
+    doc = visible(session, principal, doc_no)
+    if principal.is_customer and doc.signer_customer_id != principal.id:
+        raise not_found("DOCUMENT", "未找到该文件", "document not found", "doc_no")
+    try:
+        entries = ca.evidence_log(doc.doc_no)
+    except AdapterUnavailable as exc:
+        raise _unavailable("EVIDENCE") from exc
+    return EvidenceLog(doc_no=doc.doc_no, chain_intact=chain_intact(entries), entries=entries)

@@ -1,6 +1,6 @@
-"""DrawdownWorkflow: one drawdown (支用) of a credit line — note and schedule, disbursement through core
-banking with an idempotency key, bookkeeping, SMS. If bookkeeping fails after the money moved, the
-disbursement is reversed (compensation) so the ledger and the notes never disagree."""
+"""DrawdownWorkflow: one drawdown (支用) of a credit line — note and schedule, their PDFs (借据 and 还款计划表),
+disbursement through core banking with an idempotency key, bookkeeping, SMS. If bookkeeping fails after the
+money moved, the disbursement is reversed (compensation) so the ledger and the notes never disagree."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contracts import ContractActivities
     from activities.disbursement import DisbursementActivities
     from activities.lines import CreditLineActivities
     from workflows import names, policies
@@ -17,11 +18,16 @@ with workflow.unsafe.imports_passed_through():
         DrawdownInput,
         DrawdownResult,
         DrawdownSettledSignal,
+        IssueNoteDocumentsInput,
         NoteCreated,
         SettleNoteInput,
     )
     from workflows.notify import send_sms
     from workflows.refuse import activity_error_type
+
+
+# Drawdowns started before the note documents existed replay without them.
+NOTE_DOCUMENTS_PATCH = "note-documents"
 
 
 @workflow.defn(name=names.DRAWDOWN)
@@ -59,6 +65,17 @@ class DrawdownWorkflow:
             if activity_error_type(err) != "DrawdownRefused":
                 raise
             return await self._failed("DRAWDOWN_REFUSED", note_created=False)
+
+        if workflow.patched(NOTE_DOCUMENTS_PATCH):
+            # The note and its schedule go on paper before any money moves: a drawdown whose documents
+            # cannot be issued is refused, not disbursed without them.
+            self._stage = "issuing_documents"
+            try:
+                await workflow.execute_activity_method(
+                    ContractActivities.issue_note_documents, IssueNoteDocumentsInput(note_no=inp.note_no),
+                    **policies.DOCUMENTS.kwargs())
+            except ActivityError:
+                return await self._failed("NOTE_DOCUMENTS_FAILED")
 
         disbursement = DisburseInput(note_no=inp.note_no, idempotency_key=f"{inp.note_no}:disburse",
                                      customer_id=inp.customer_id, amount=inp.amount)

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         AcceptanceResult,
         ActivateLineInput,
+        AmendTermsInput,
         ApplicationRef,
         ApplicationState,
         ApprovalDecisionInput,
@@ -83,6 +84,7 @@ class LoanApplicationWorkflow:
         self._replacements: dict[int, int] = {}
         self._closing = False
         self._price: PriceBreakdown | None = None
+        self._amend: AmendTermsInput | None = None
 
     # ---- the flow ----------------------------------------------------------------------------
 
@@ -141,24 +143,20 @@ class LoanApplicationWorkflow:
             return self._result()
 
         await self._stage("contracting")
-        documents: list[DocumentRef] = await workflow.execute_activity_method(
-            ContractActivities.issue_contracts,
-            IssueContractsInput(application_id=inp.application_id, approved_amount=approved_amount,
-                                annual_rate=self._state.annual_rate,
-                                line_validity_months=inp.product.line_validity_months,
-                                revolving=inp.product.revolving, price=self._price,
-                                guarantor_slots={s.slot: s.guarantor_customer_id for s in self._current_slots()}),
-            **policies.DOCUMENTS.kwargs())
-        self._state.documents = documents
-        for doc in documents:
-            if doc.kind == "guarantee_contract" and doc.guarantor_slot in self._children:
-                await self._children[doc.guarantor_slot].signal(names.SIGNAL_CONTRACT_READY,
-                                                                ContractReadySignal(document_id=doc.document_id))
-        await self._stage("awaiting_signatures")
-        await self._sms("contracts_ready", {"app_no": inp.app_no,
-                                            "deadline_hours": str(inp.product.signing_deadline_hours)})
-        if not await self._wait(self._all_signed, hours=inp.product.signing_deadline_hours):
-            return await self._end("expired", "expired", ["SIGNING_DEADLINE_PASSED"], "expired")
+        while True:
+            await self._issue_contracts(inp, approved_amount)
+            await self._stage("awaiting_signatures")
+            await self._sms("contracts_ready", {"app_no": inp.app_no,
+                                                "deadline_hours": str(inp.product.signing_deadline_hours)})
+            if not await self._wait(lambda: self._all_signed() or self._amend is not None,
+                                    hours=inp.product.signing_deadline_hours):
+                return await self._end("expired", "expired", ["SIGNING_DEADLINE_PASSED"], "expired")
+            if self._amend is None:
+                break
+            # Terms changed: nothing signed on the old terms may stand, and the new contracts get a
+            # fresh signing window.
+            approved_amount = await self._apply_amendment(self._amend)
+            self._amend = None
         if any(s.status == "sign_expired" for s in self._current_slots()):
             return await self._end("expired", "expired", ["GUARANTOR_DID_NOT_SIGN"], "expired")
 
@@ -186,6 +184,37 @@ class LoanApplicationWorkflow:
                                            "expiry_date": line.expiry_date.isoformat()})
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
+
+    async def _issue_contracts(self, inp: LoanApplicationInput, approved_amount: Decimal) -> None:
+        documents: list[DocumentRef] = await workflow.execute_activity_method(
+            ContractActivities.issue_contracts,
+            IssueContractsInput(application_id=inp.application_id, approved_amount=approved_amount,
+                                annual_rate=self._state.annual_rate,
+                                line_validity_months=inp.product.line_validity_months,
+                                revolving=inp.product.revolving, price=self._price,
+                                guarantor_slots={s.slot: s.guarantor_customer_id for s in self._current_slots()},
+                                revision=self._state.contract_revision),
+            **policies.DOCUMENTS.kwargs())
+        self._state.documents = documents
+        for doc in documents:
+            if doc.kind == "guarantee_contract" and doc.guarantor_slot in self._children:
+                await self._children[doc.guarantor_slot].signal(names.SIGNAL_CONTRACT_READY,
+                                                                ContractReadySignal(document_id=doc.document_id))
+
+    async def _apply_amendment(self, amend: AmendTermsInput) -> Decimal:
+        # A signature under way lands before the old contracts are voided, never on a new one.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.execute_activity_method(ContractActivities.supersede_documents, self._in.application_id,
+                                               **policies.DB_WRITE.kwargs())
+        self._signed.clear()
+        self._state.signed_document_ids = []
+        self._state.contract_revision += 1
+        self._state.approved_amount = amend.approved_amount
+        await self._write(ApplicationActivities.record_decision, "contracting", "approved", [],
+                          f"staff:{amend.approver_id}",
+                          {"approved_amount": str(amend.approved_amount), "amended": amend.reason_code,
+                           "contract_revision": self._state.contract_revision})
+        return amend.approved_amount
 
     async def _review_and_approve(self, inp: LoanApplicationInput) -> Decimal | None:
         """Review, guarantors and approval, looping on refer-back. None when the application ended."""
@@ -443,13 +472,38 @@ class LoanApplicationWorkflow:
 
     @sign.validator
     def _validate_sign(self, request: SignInput) -> None:
-        if self._state.stage != "awaiting_signatures" or self._closing:
+        if self._state.stage != "awaiting_signatures" or self._closing or self._amend is not None:
             raise refuse("InvalidState", "当前没有待签署的合同", "nothing to sign now")
         doc = next((d for d in self._state.documents if d.document_id == request.document_id), None)
         if doc is None or doc.kind != "loan_contract" or doc.signer_customer_id != request.signer_customer_id:
             raise refuse("NotAuthorised", "只能签署本人的借款合同", "you can only sign your own loan contract")
         if request.document_id in self._signed:
             raise refuse("InvalidState", "合同已签署", "already signed")
+
+    @workflow.update(name=names.UPDATE_AMEND_TERMS)
+    def amend_terms(self, request: AmendTermsInput) -> ApplicationState:
+        self._amend = request
+        return self.state()
+
+    @amend_terms.validator
+    def _validate_amend(self, request: AmendTermsInput) -> None:
+        if self._state.stage != "awaiting_signatures" or self._closing or self._amend is not None:
+            raise refuse("InvalidState", "只能在待签署阶段变更合同条款", "terms can change only while awaiting signatures")
+        if request.approver_role != "approver":
+            raise refuse("NotAuthorised", "只有审批岗可以变更合同条款", "only approvers can amend terms")
+        if self._current_slots():
+            # A guarantor's child workflow ends once they sign, so it could not sign new terms.
+            raise refuse("AmendmentNotSupported", "保证贷款暂不支持签署阶段变更条款",
+                         "terms of a guaranteed loan cannot be amended while awaiting signatures")
+        current = self._state.approved_amount or self._in.amount
+        if not 0 < request.approved_amount < current:
+            raise refuse("AmountInvalid", "变更后的金额须大于零且低于原批准金额",
+                         "the amended amount must be positive and below the approved amount")
+        if request.approved_amount > request.authority_limit:
+            raise refuse("AuthorityExceeded", f"超出您的审批权限({request.authority_limit:,.2f}元)",
+                         "amount exceeds your approval authority")
+        if request.approver_id == self._in.initiator_staff_id:
+            raise refuse("SameAsInitiator", "审批人不能是发起人本人", "the approver cannot be the initiator")
 
     @workflow.update(name=names.UPDATE_WITHDRAW)
     def withdraw(self, request: WithdrawInput) -> ApplicationState:

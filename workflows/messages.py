@@ -55,6 +55,18 @@ class ApprovalDecisionInput(BaseModel):
     approved_amount: Decimal | None = None
 
 
+class AmendTermsInput(BaseModel):
+    """An approver lowers the approved amount while the contracts await signatures: every contract of
+    the old terms is voided, signed or not, and new ones are issued for signing."""
+
+    approver_id: int
+    approver_role: str
+    authority_limit: Decimal
+    approver_branch: str
+    approved_amount: Decimal
+    reason_code: str = Field(min_length=1, max_length=48)
+
+
 class SupplyInfoInput(BaseModel):
     actor: str
     note: str = ""
@@ -124,6 +136,7 @@ class ApplicationState(BaseModel):
     guarantors: list[GuarantorSlotView] = []
     documents: list[DocumentRef] = []
     signed_document_ids: list[int] = []
+    contract_revision: int = Field(default=1, description="2 and up after terms were amended")
     line_no: str | None = None
 
 
@@ -322,6 +335,7 @@ class IssueContractsInput(BaseModel):
     revolving: bool
     price: PriceBreakdown | None = Field(default=None, description="the review's price: the LPR the contract prints")
     guarantor_slots: dict[int, int] = Field(default_factory=dict, description="slot -> guarantor customer id")
+    revision: int = Field(default=1, description="contracts of amended terms get a new number: HT…-R<n>")
 
 
 class SignDocumentInput(BaseModel):
@@ -379,6 +393,16 @@ class CreateNoteInput(BaseModel):
     repayment_method: str
     payment_mode: Literal["self", "entrusted"] = "self"
     payee_ref: str | None = None
+
+
+class IssueNoteDocumentsInput(BaseModel):
+    note_no: str
+
+
+class NoteDocuments(BaseModel):
+    """The drawdown note (借据) and repayment schedule issued for one note: numbers only."""
+
+    doc_nos: list[str]
 
 
 class NoteCreated(BaseModel):

@@ -26,6 +26,7 @@ UPDATE_SIGN = "sign"
 UPDATE_WITHDRAW = "withdraw"
 UPDATE_CANCEL = "cancel"
 UPDATE_REPLACE_GUARANTOR = "replace_guarantor"
+UPDATE_AMEND_TERMS = "amend_terms"
 SIGNAL_GUARANTOR_STATUS = "guarantor_status"
 QUERY_STATE = "state"
 

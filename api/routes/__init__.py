@@ -6,6 +6,7 @@ from api.routes import (
     applications,
     approvals,
     auth,
+    ca,
     credit_lines,
     customers,
     documents,
@@ -16,4 +17,4 @@ from api.routes import (
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
-           documents.router, credit_lines.router, loans.router, ops.router]
+           documents.router, ca.router, credit_lines.router, loans.router, ops.router]

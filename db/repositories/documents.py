@@ -9,3 +9,7 @@ from db.models import Document
 
 def by_no(session: Session, doc_no: str) -> Document | None:
     return session.exec(select(Document).where(Document.doc_no == doc_no)).first()
+
+
+def by_signed_sha256(session: Session, sha256: str) -> Document | None:
+    return session.exec(select(Document).where(Document.signed_sha256 == sha256)).first()

@@ -82,6 +82,13 @@ class DecisionIn(RequestModel):
     approved_amount: Amount | None = None
 
 
+class AmendIn(RequestModel):
+    """A lower amount for an application whose contracts await signatures: they are voided and reissued."""
+
+    approved_amount: Amount
+    reason_code: ReasonCode
+
+
 class ActionResult(BaseModel):
     """What an update answered: the application's business state right after it."""
 

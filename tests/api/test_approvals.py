@@ -14,7 +14,7 @@ from services.gateway import TemporalUnavailable
 from tests.api import data
 from tests.api.asserts import assert_problem
 from workflows import names
-from workflows.messages import ApprovalDecisionInput
+from workflows.messages import AmendTermsInput, ApprovalDecisionInput
 
 APPROVE = {"decision": "approve", "approved_amount": "40000.00", "comment": "同意"}
 
@@ -109,3 +109,20 @@ def test_decisions_need_an_active_approver(client, engine, api_settings, workflo
 
 def _subject(api_settings, headers) -> str:
     return tokens.read(api_settings, headers["Authorization"].removeprefix("Bearer ")).subject
+
+
+def test_an_amendment_carries_the_approvers_own_authority(client, engine, api_settings, workflows):
+    approver = data.add_staff(engine, "approver", authority="80000")
+    app = data.add_application(engine, data.add_customer(engine), stage="awaiting_signatures")
+    r = client.post(f"/v1/approvals/{app.app_no}/amendment",
+                    json={"approved_amount": "30000.00", "reason_code": "CUSTOMER_REQUESTED"},
+                    headers=data.key(**data.staff_headers(api_settings, approver)))
+    assert r.status_code == 200, r.text
+    update = workflows.updates[-1]
+    assert (update.workflow_id, update.name) == (app.workflow_id, names.UPDATE_AMEND_TERMS)
+    assert update.arg == AmendTermsInput(
+        approver_id=approver.id, approver_role="approver", authority_limit=Decimal("80000.00"),
+        approver_branch=data.BRANCH_A, approved_amount=Decimal("30000.00"), reason_code="CUSTOMER_REQUESTED")
+    manager = data.staff_headers(api_settings, data.add_staff(engine, "customer_manager"))
+    assert client.post(f"/v1/approvals/{app.app_no}/amendment", headers=data.key(**manager),
+                       json={"approved_amount": "30000.00", "reason_code": "X"}).status_code == 403

@@ -35,3 +35,22 @@ def make_guarantee_fields() -> dict:
         co_guarantors=[], share=None,
         verify_url="https://nongedai.example.cn/v1/documents/HT2025061800012-G1/verification",
     )
+
+
+def make_note_fields(method: str = "equal_installment") -> dict:
+    """A 20,000 drawdown over 6 months at 5.00%, its schedule from the domain's schedule engine."""
+    from documents.models import ScheduleRow
+    from domain.schedule import build_schedule
+
+    start = date(2025, 7, 1)
+    rows = build_schedule(Decimal("20000.00"), Decimal("0.0500"), 6, method, start)
+    return dict(
+        note_no="CL2025061800012-001", contract_no="HT2025061800012", line_no="CL2025061800012", lender=LENDER,
+        borrower=BORROWER, amount=Decimal("20000.00"), term_months=6, start_date=start,
+        maturity_date=rows[-1].due_date, repayment_method=method, purpose="购买茶苗及有机肥",
+        lpr=Decimal("0.0300"), lpr_tenor="1Y", lpr_date=date(2025, 6, 20), spread_bp=200,
+        annual_rate=Decimal("0.0500"), disbursement_account="6229000000001234567",
+        schedule=[ScheduleRow(period=r.period, due_date=r.due_date, principal=r.principal, interest=r.interest)
+                  for r in rows],
+        verify_url="https://nongedai.example.cn/v1/documents/CL2025061800012-001/verification",
+    )

@@ -203,10 +203,13 @@ def test_refuses_to_issue_without_the_cjk_font(monkeypatch: pytest.MonkeyPatch,
 TEMPLATE_SOURCE_PINS = {
     "loan-contract/1": "9903b6da9d7cb78f1b6f79fb5c46600d087b093a23704b9cc507bb5633f36d4d",
     "guarantee-contract/1": "fd16cf666ed539ab29159db7e9af2c5213ff6f726a076739d68bec8205a52540",
+    "drawdown-note/1": "ec05bcad292bf3fd40924e407d3d32a45aff28d0f11f9279be300ac43a38f15e",
+    "repayment-schedule/1": "90d232ebe239bef233f384956ce7fa138c5321947837f888ec3b76ab8a626c1a",
 }
 
 
-@pytest.mark.parametrize("template", [LOAN_CONTRACT, GUARANTEE_CONTRACT])
+@pytest.mark.parametrize("template", [LOAN_CONTRACT, GUARANTEE_CONTRACT, render.DRAWDOWN_NOTE,
+                                      render.REPAYMENT_SCHEDULE])
 def test_template_sources_match_their_version(template: render.DocumentTemplate) -> None:
     digest = hashlib.sha256()
     for name in (template.name, "_macros.html", "base.css"):

@@ -28,6 +28,8 @@ def test_subcommands() -> None:
     for name in ("up", "migrate", "seed", "worker", "api", "dev-server"):
         assert parser.parse_args([name]).command == name
     assert parser.parse_args(["migrate"]).revision == "head"
+    assert parser.parse_args(["verify-pdf", "contract.pdf", "--json"]).json is True
+    assert parser.parse_args(["revoke-certificate", "ABC123"]).reason == "unspecified"
     assert parser.parse_args(["api", "--host", "0.0.0.0", "--port", "9000"]).port == 9000
 
 

@@ -59,8 +59,11 @@ async def test_credit_loan_from_application_to_money(dev_env, engine, settings):
             ApplicationEvent.application_id == row.id).order_by(ApplicationEvent.seq))]
         assert stages == ["submitted", "accepting", "reviewing", "approved", "contracting", "awaiting_signatures",
                           "activating", "completed"]
-        doc = s.exec(select(Document).where(Document.application_id == row.id)).one()
-        assert doc.status == "signed" and doc.signature_id
+        docs = {d.kind: d for d in s.exec(select(Document).where(Document.application_id == row.id))}
+        # The contract, then the drawdown's note and schedule.
+        assert set(docs) == {"loan_contract", "drawdown_note", "repayment_schedule"}
+        assert docs["loan_contract"].status == "signed" and docs["loan_contract"].signature_id
+        assert docs["drawdown_note"].doc_no == accepted.note_no
         note = s.exec(select(LoanNote).where(LoanNote.note_no == accepted.note_no)).one()
         assert note.status == "disbursed" and note.amount == Decimal("20000.00")
         installments = s.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note.id)).all()

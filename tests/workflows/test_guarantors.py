@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
+
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 
+from adapters.ca.simulator import CaSimulator
+from adapters.imaging.simulator import ImagingSimulator
 from db.models import Document, Guarantee
 from tests import factories
 from tests.workflows import histories
 from tests.workflows.support import has_contract, running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
-from workflows.messages import ConsentInput, ReplaceGuarantorInput, SignInput, WithdrawInput
+from workflows.messages import AmendTermsInput, ConsentInput, ReplaceGuarantorInput, SignInput, WithdrawInput
 
 
 def slot_status(state: dict, slot: int) -> str:
@@ -50,6 +55,11 @@ async def test_declined_guarantor_is_replaced_and_everyone_signs(dev_env, engine
         state = await until_stage(handle, "awaiting_signatures")
         docs = {(d["kind"], d["guarantor_slot"]): d["document_id"] for d in state["documents"]}
         assert set(docs) == {("loan_contract", None), ("guarantee_contract", 1), ("guarantee_contract", 2)}
+        with pytest.raises(WorkflowUpdateFailedError) as amend:  # a guarantor could not sign new terms
+            await handle.execute_update(names.UPDATE_AMEND_TERMS, AmendTermsInput(
+                approver_id=999_002, approver_role="approver", authority_limit=Decimal("100000"),
+                approver_branch=row.branch_code, approved_amount=Decimal("60000"), reason_code="X"))
+        assert amend.value.cause.type == "AmendmentNotSupported"
         await handle.execute_update(names.UPDATE_SIGN, SignInput(
             document_id=docs[("loan_contract", None)], signer_customer_id=borrower.id, otp_ref="o1"))
         with pytest.raises(WorkflowUpdateFailedError):  # a guarantor signs only their own contract
@@ -71,6 +81,11 @@ async def test_declined_guarantor_is_replaced_and_everyone_signs(dev_env, engine
         signers = {d.signer_customer_id for d in s.exec(select(Document).where(
             Document.application_id == row.id, Document.status == "signed"))}
         assert signers == {borrower.id, first.id, third.id}
+        guarantee = s.get(Document, docs[("guarantee_contract", 2)])
+    # Each guarantor's PAdES signature, then the cooperative's seal, inside their guarantee contract.
+    check = await asyncio.to_thread(CaSimulator(engine).verify_pdf, ImagingSimulator(engine).get(guarantee.signed_sha256))
+    assert check.valid and [(f.field_name, f.signer_name) for f in check.signatures][0] == ("guarantor", "陈三")
+    assert [f.field_name for f in check.signatures] == ["guarantor", "lender_seal"]
 
 
 def one_guarantor_loan(engine):

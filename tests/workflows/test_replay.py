@@ -20,8 +20,8 @@ HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
 
 def test_histories_are_recorded():
     names = {p.stem for p in HISTORIES}
-    assert {"credit_loan_application", "credit_line", "drawdown", "guaranteed_loan_application",
-            "guarantor_consent"} <= names
+    assert {"credit_loan_application", "credit_loan_amended", "credit_line", "drawdown", "drawdown_note_documents",
+            "guaranteed_loan_application", "guarantor_consent"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:40:23.264925
+Create Date: 2026-11-29 21:55:19.023924
 
 """
 from typing import Sequence, Union
@@ -56,22 +56,41 @@ def upgrade() -> None:
     with op.batch_alter_table('ca_fault', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ca_fault_operation'), ['operation'], unique=False)
 
+    op.create_table('ca_revocation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_serial', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('revoked_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('certificate_serial')
+    )
     op.create_table('ca_signature',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('signature_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('document_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('document_ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('field_name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('signer_ref', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('certificate_serial', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('signature', sa.LargeBinary(), nullable=False),
+    sa.Column('certificate_pem', sa.Text(), nullable=False),
+    sa.Column('document_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('signed_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('signed_increment', sa.LargeBinary(), nullable=False),
     sa.Column('signed_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('entry_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('entry_hash'),
     sa.UniqueConstraint('idempotency_key'),
+    sa.UniqueConstraint('prev_hash'),
     sa.UniqueConstraint('signature_id')
     )
     with op.batch_alter_table('ca_signature', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ca_signature_certificate_serial'), ['certificate_serial'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ca_signature_document_ref'), ['document_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_ca_signature_document_sha256'), ['document_sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ca_signature_signed_sha256'), ['signed_sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_ca_signature_signer_ref'), ['signer_ref'], unique=False)
 
     op.create_table('ca_signer',
@@ -663,9 +682,13 @@ def downgrade() -> None:
     op.drop_table('ca_signer')
     with op.batch_alter_table('ca_signature', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ca_signature_signer_ref'))
+        batch_op.drop_index(batch_op.f('ix_ca_signature_signed_sha256'))
         batch_op.drop_index(batch_op.f('ix_ca_signature_document_sha256'))
+        batch_op.drop_index(batch_op.f('ix_ca_signature_document_ref'))
+        batch_op.drop_index(batch_op.f('ix_ca_signature_certificate_serial'))
 
     op.drop_table('ca_signature')
+    op.drop_table('ca_revocation')
     with op.batch_alter_table('ca_fault', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ca_fault_operation'))
 

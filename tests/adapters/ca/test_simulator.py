@@ -1,28 +1,40 @@
-"""CA simulator: per-signer certificates under one persisted root, idempotent signing, verification, tampering."""
+"""CA simulator: a real two-level PKI, PAdES signatures applied incrementally, CRL, evidence chain."""
 
 from __future__ import annotations
 
 import hashlib
-import os
+import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtensionOID, NameOID
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from adapters.ca import pki
+from adapters.ca import pades, pki
+from adapters.ca.evidence import chain_intact, entry_hash
+from adapters.ca.port import PersonSigner, SealSigner
 from adapters.ca.simulator import CaSimulator
-from adapters.ca.tables import CaAuthority, CaSignature, CaSigner
+from adapters.ca.tables import CaAuthority, CaSignature
 from adapters.errors import AdapterUnavailable, OutcomeUnknown, Refused
 from db.engine import make_engine, session_scope
 from db.metadata import metadata
+from documents.models import LoanContractData
+from documents.render import render_loan_contract
+from tests.documents.contract_data import make_loan_fields
+
+SEAL = SealSigner(signer_ref="SEAL-350582101", organisation="福建省晋江农村商业银行股份有限公司", branch="安海支行")
+EVIDENCE = {"channel": "h5", "otp_ref": "OTP-REF-1", "at": "2025-06-01T10:00:00+08:00"}
+
+
+@pytest.fixture(scope="module")
+def contract_pdf() -> bytes:
+    return render_loan_contract(LoanContractData(**make_loan_fields())).pdf
 
 
 @pytest.fixture
@@ -33,161 +45,167 @@ def ca(db_engine: Engine):
     sim.clear_faults()
 
 
-def digest() -> str:
-    return hashlib.sha256(os.urandom(32)).hexdigest()
+def person() -> PersonSigner:
+    return PersonSigner(signer_ref=f"C{uuid.uuid4().hex[:12].upper()}", name="林秀英", resident_id="350582199503121238")
 
 
-def signer() -> str:
-    return f"C{uuid.uuid4().hex[:12].upper()}"
+def sign_both(ca: CaSimulator, pdf: bytes, ref: str | None = None):
+    ref = ref or f"HT{uuid.uuid4().hex[:12]}"
+    borrower = ca.sign_pdf(idempotency_key=f"{ref}:sign", document_ref=ref, pdf=pdf, signer=person(),
+                           field_name="borrower", evidence=EVIDENCE)
+    seal = ca.sign_pdf(idempotency_key=f"{ref}:seal", document_ref=ref, pdf=borrower.pdf, signer=SEAL,
+                       field_name="lender_seal", evidence={"channel": "system"})
+    return borrower, seal
 
 
-EVIDENCE = {"channel": "h5", "otp_ref": "OTP-REF-1", "at": "2025-06-01T10:00:00+08:00"}
+def test_borrower_then_seal_are_incremental_pades_signatures_that_verify(ca: CaSimulator, contract_pdf: bytes) -> None:
+    borrower, seal = sign_both(ca, contract_pdf)
+    # Incremental: each signature only appends, so what was signed before is still a prefix.
+    assert borrower.pdf.startswith(contract_pdf) and seal.pdf.startswith(borrower.pdf)
+    assert borrower.document_sha256 == hashlib.sha256(contract_pdf).hexdigest()
+    assert seal.document_sha256 == borrower.signed_sha256 == hashlib.sha256(borrower.pdf).hexdigest()
+    result = ca.verify_pdf(seal.pdf)
+    assert result.valid and not result.tampered and result.problem is None
+    assert [(s.field_name, s.signer_kind, s.valid) for s in result.signatures] == [
+        ("borrower", "person", True), ("lender_seal", "seal", True)]
+    assert [s.signed_at for s in result.signatures] == [borrower.signed_at, seal.signed_at]
+    assert result.signatures[0].signer_name == "林秀英" and result.signatures[0].signer_ref == borrower.signer_ref
+    assert result.signatures[1].certificate_serial == seal.certificate_serial
 
 
-def test_sign_then_verify(ca: CaSimulator) -> None:
-    doc, who = digest(), signer()
-    record = ca.sign(idempotency_key=f"{doc}:{who}", document_sha256=doc, signer_ref=who, evidence=EVIDENCE)
-    assert (record.document_sha256, record.signer_ref, record.evidence) == (doc, who, EVIDENCE)
-    result = ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert result.valid and result.signer_ref == who and result.signed_at == record.signed_at
-
-
-def test_signature_verifies_over_the_document_itself_with_the_certificate(ca: CaSimulator, db_engine: Engine) -> None:
-    # Anyone holding the certificate can check the signature against the document bytes, without the CA.
-    document = os.urandom(1000)
-    doc, who = hashlib.sha256(document).hexdigest(), signer()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=who, evidence={})
-    with Session(db_engine) as session:
-        signature = session.exec(select(CaSignature.signature).where(
-            CaSignature.signature_id == record.signature_id)).one()
-    pem = ca.certificate_pem(who)
-    assert pem is not None
-    cert = x509.load_pem_x509_certificate(pem.encode())
-    cert.public_key().verify(signature, document, ec.ECDSA(hashes.SHA256()))
-    assert cert.serial_number == int(record.certificate_serial, 16)
-    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == who
+def test_the_signature_verifies_with_pyhanko_and_only_the_root_certificate(ca: CaSimulator,
+                                                                           contract_pdf: bytes) -> None:
+    # An outside verifier holds just the root certificate and the CRL: the chain travels in the PDF.
+    _, seal = sign_both(ca, contract_pdf)
     root = x509.load_pem_x509_certificate(ca.root_certificate_pem().encode())
-    cert.verify_directly_issued_by(root)
+    check = pades.verify(seal.pdf, root=root, crls=[ca.crl_der()])
+    assert check.valid and all(s.trusted and s.intact and s.signed_at for s in check.signatures)
+    assert [s.covers_rest_of_file for s in check.signatures] == [False, True]
 
 
-def test_each_signer_gets_one_certificate_and_the_root_is_shared(ca: CaSimulator, db_engine: Engine) -> None:
-    who = signer()
-    first = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=digest(), signer_ref=who, evidence={})
-    second = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=digest(), signer_ref=who, evidence={})
-    other = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=digest(), signer_ref=signer(), evidence={})
-    assert first.certificate_serial == second.certificate_serial != other.certificate_serial
-    assert CaSimulator(db_engine).root_certificate_pem() == ca.root_certificate_pem()
+def test_each_signature_has_its_own_event_certificate_naming_the_verified_person(ca: CaSimulator,
+                                                                                  db_engine: Engine,
+                                                                                  contract_pdf: bytes) -> None:
+    signer = person()
+    first = ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-A", pdf=contract_pdf, signer=signer,
+                        field_name="borrower", evidence={})
+    second = ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-B", pdf=contract_pdf, signer=signer,
+                         field_name="borrower", evidence={})
+    assert first.certificate_serial != second.certificate_serial
     with Session(db_engine) as session:
-        assert len(session.exec(select(CaAuthority)).all()) == 1
+        pem = session.exec(select(CaSignature.certificate_pem).where(
+            CaSignature.signature_id == first.signature_id)).one()
+        authorities = {r.name: pki.load_cert(r.cert_pem) for r in session.exec(select(CaAuthority)).all()}
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "林秀英"
+    assert cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == "350582199503121238"
+    assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.content_commitment
+    crl_url = cert.extensions.get_extension_for_oid(ExtensionOID.CRL_DISTRIBUTION_POINTS).value[0].full_name[0].value
+    assert crl_url.endswith("/v1/ca/crl")
+    # root -> issuing CA -> event certificate
+    cert.verify_directly_issued_by(authorities["issuing"])
+    authorities["issuing"].verify_directly_issued_by(authorities["root"])
+    assert authorities["issuing"].extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
-def test_signing_is_idempotent_by_key_even_when_racing(ca: CaSimulator) -> None:
-    doc, who, key = digest(), signer(), uuid.uuid4().hex
-    with ThreadPoolExecutor(6) as pool:
-        records = list(pool.map(lambda _: ca.sign(
-            idempotency_key=key, document_sha256=doc, signer_ref=who, evidence=EVIDENCE), range(6)))
-    assert len({r.signature_id for r in records}) == 1
-    assert len({r.certificate_serial for r in records}) == 1
+def test_any_changed_byte_is_reported_as_tampering(ca: CaSimulator, contract_pdf: bytes) -> None:
+    _, seal = sign_both(ca, contract_pdf)
+    data = seal.pdf
+    contents_at = data.rindex(b"/Contents <") + len(b"/Contents <")
+    positions = sorted({0, 100, len(contract_pdf) // 2, len(contract_pdf) - 5, len(contract_pdf) + 10,
+                        len(data) - 3, *range(contents_at, contents_at + 3000, 97), contents_at + 12000})
+    for pos in positions:
+        changed = bytearray(data)
+        changed[pos] = ord("1") if changed[pos] != ord("1") else ord("2")
+        result = ca.verify_pdf(bytes(changed))
+        assert not result.valid and result.tampered, pos
+
+
+def test_bytes_appended_after_the_last_signature_are_reported(ca: CaSimulator, contract_pdf: bytes) -> None:
+    _, seal = sign_both(ca, contract_pdf)
+    for extra in (b"\n% appended\n", b"\n"):
+        result = ca.verify_pdf(seal.pdf + extra)
+        assert not result.valid and result.tampered
+
+
+def test_an_unsigned_or_unreadable_file_is_not_valid(ca: CaSimulator, contract_pdf: bytes) -> None:
+    unsigned = ca.verify_pdf(contract_pdf)
+    assert (unsigned.valid, unsigned.tampered, unsigned.problem) == (False, False, "NOT_SIGNED")
+    garbage = ca.verify_pdf(b"not a pdf at all")
+    assert not garbage.valid and garbage.problem.startswith("UNREADABLE_PDF")
+
+
+def test_a_signature_from_another_pki_is_not_trusted(ca: CaSimulator, db_engine: Engine, contract_pdf: bytes) -> None:
+    # A forger runs the same software with their own root: the names match, the keys do not.
+    now = datetime.now(UTC)
+    root = pki.issue_root(now)
+    issuing = pki.issue_issuing_ca(root, now)
+    rogue = pades.Authorities(root=root.cert, issuing=issuing.cert,
+                              tsa=pki.issue_tsa_certificate(issuing, now, "http://rogue/crl"))
+    event = pki.issue_event_certificate(issuing, pki.PersonSubject("C1", "林秀英", "350582199503121238"), now,
+                                        pki.ISSUING_VALIDITY, "http://rogue/crl")
+    forged = pades.sign(contract_pdf, signer=event, authorities=rogue, field_name="borrower", reason="x", location="y")
+    result = ca.verify_pdf(forged)
+    assert not result.valid and result.signatures[0].problem == "CERTIFICATE_NOT_TRUSTED"
+
+
+def test_revoked_certificates_are_on_the_crl_and_fail_verification(ca: CaSimulator, contract_pdf: bytes) -> None:
+    borrower, seal = sign_both(ca, contract_pdf)
+    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")
+    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")  # no-op the second time
+    crl = x509.load_der_x509_crl(ca.crl_der())
+    assert crl.get_revoked_certificate_by_serial_number(int(borrower.certificate_serial, 16)) is not None
+    result = ca.verify_pdf(seal.pdf)
+    assert not result.valid and not result.tampered
+    assert [s.problem for s in result.signatures] == ["CERTIFICATE_REVOKED", None]
     with pytest.raises(Refused) as refused:
-        ca.sign(idempotency_key=key, document_sha256=digest(), signer_ref=who, evidence=EVIDENCE)
+        ca.revoke(certificate_serial="ABCDEF", reason="x")
+    assert refused.value.code == "CERTIFICATE_NOT_FOUND"
+
+
+def test_a_revoked_seal_cannot_sign(db_engine: Engine, contract_pdf: bytes) -> None:
+    ca = CaSimulator(db_engine)
+    seal = SealSigner(signer_ref=f"SEAL-{uuid.uuid4().hex[:10]}", organisation="某农商行", branch="某支行")
+    done = ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-R", pdf=contract_pdf, signer=seal,
+                       field_name="lender_seal", evidence={})
+    ca.revoke(certificate_serial=done.certificate_serial, reason="cessationOfOperation")
+    with pytest.raises(Refused) as refused:
+        ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-R2", pdf=contract_pdf, signer=seal,
+                    field_name="lender_seal", evidence={})
+    assert refused.value.code == "CERTIFICATE_REVOKED"
+
+
+def test_signing_is_idempotent_by_key_even_when_racing(ca: CaSimulator, contract_pdf: bytes) -> None:
+    key, signer = uuid.uuid4().hex, person()
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _: ca.sign_pdf(idempotency_key=key, document_ref="HT-I", pdf=contract_pdf,
+                                                   signer=signer, field_name="borrower", evidence=EVIDENCE), range(4)))
+    assert len({d.signature_id for d in done}) == 1 and len({d.signed_sha256 for d in done}) == 1
+    with pytest.raises(Refused) as refused:
+        ca.sign_pdf(idempotency_key=key, document_ref="HT-I", pdf=contract_pdf + b"\n", signer=signer,
+                    field_name="borrower", evidence=EVIDENCE)
     assert refused.value.code == "IDEMPOTENCY_MISMATCH"
 
 
-def test_wrong_hash_is_invalid_with_a_reason(ca: CaSimulator) -> None:
-    doc = digest()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=signer(), evidence={})
-    result = ca.verify(signature_id=record.signature_id, document_sha256=digest())
-    assert (result.valid, result.reason) == (False, "HASH_MISMATCH")
-    assert ca.verify(signature_id=record.signature_id, document_sha256="not-a-hash").reason == "INVALID_HASH"
-    assert ca.verify(signature_id="SIG-NONE", document_sha256=doc).reason == "SIGNATURE_NOT_FOUND"
-
-
-def test_tampered_signature_bytes_are_detected(ca: CaSimulator, db_engine: Engine) -> None:
-    doc = digest()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=signer(), evidence={})
-    other = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=digest(), signer_ref=record.signer_ref,
-                    evidence={})
-    with Session(db_engine) as session:
-        foreign = session.exec(select(CaSignature.signature).where(
-            CaSignature.signature_id == other.signature_id)).one()
+def test_the_evidence_log_is_a_hash_chain_per_document(ca: CaSimulator, db_engine: Engine,
+                                                       contract_pdf: bytes) -> None:
+    ref = f"HT{uuid.uuid4().hex[:12]}"
+    borrower, seal = sign_both(ca, contract_pdf, ref)
+    log = ca.evidence_log(ref)
+    assert [e.signature_id for e in log] == [borrower.signature_id, seal.signature_id]
+    first, second = log
+    assert first.evidence == EVIDENCE and first.document_sha256 == borrower.document_sha256
+    assert first.prev_hash is None and second.prev_hash == first.entry_hash
+    assert all(entry_hash(e) == e.entry_hash for e in log) and chain_intact(log)
     with session_scope(db_engine) as session:
-        session.exec(update(CaSignature).where(CaSignature.signature_id == record.signature_id)
-                     .values(signature=foreign))
-    result = ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert (result.valid, result.reason) == (False, "SIGNATURE_INVALID")
+        session.exec(update(CaSignature).where(CaSignature.signature_id == first.signature_id)
+                     .values(evidence={**EVIDENCE, "otp_ref": "FORGED"}))
+    edited = ca.evidence_log(ref)
+    assert entry_hash(edited[0]) != edited[0].entry_hash and not chain_intact(edited)
+    assert not chain_intact(log[1:])  # a dropped first entry breaks the chain too
 
 
-def test_an_edited_record_is_detected(ca: CaSimulator, db_engine: Engine) -> None:
-    doc = digest()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=signer(), evidence={})
-    with session_scope(db_engine) as session:
-        session.exec(update(CaSignature).where(CaSignature.signature_id == record.signature_id)
-                     .values(document_sha256=digest()))
-    result = ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert (result.valid, result.reason) == (False, "RECORD_TAMPERED")
-
-
-def test_a_certificate_not_issued_by_the_root_is_not_trusted(ca: CaSimulator, db_engine: Engine) -> None:
-    doc, who = digest(), signer()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=who, evidence={})
-    with Session(db_engine) as session:
-        row = session.exec(select(CaSigner).where(CaSigner.signer_ref == who)).one()
-    genuine = pki.load(row.cert_pem, row.key_pem)
-    # A forger with their own "root" re-issues a certificate with the same key and serial.
-    rogue_root = pki.issue_root(genuine.cert.not_valid_before_utc + timedelta(minutes=5))
-    forged = (x509.CertificateBuilder().subject_name(genuine.cert.subject).issuer_name(genuine.cert.issuer)
-              .public_key(genuine.key.public_key()).serial_number(genuine.cert.serial_number)
-              .not_valid_before(genuine.cert.not_valid_before_utc).not_valid_after(genuine.cert.not_valid_after_utc)
-              .sign(rogue_root.key, hashes.SHA256()))
-    forged_pem = pki.KeyPair(serial=genuine.serial, cert=forged, key=genuine.key).cert_pem
-    with session_scope(db_engine) as session:
-        session.exec(update(CaSigner).where(CaSigner.signer_ref == who).values(cert_pem=forged_pem))
-    result = ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert (result.valid, result.reason) == (False, "CERTIFICATE_NOT_TRUSTED")
-
-
-def test_signature_outside_the_certificate_validity_is_invalid(ca: CaSimulator, db_engine: Engine) -> None:
-    doc = digest()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=signer(), evidence={})
-    with session_scope(db_engine) as session:
-        session.exec(update(CaSignature).where(CaSignature.signature_id == record.signature_id)
-                     .values(signed_at=record.signed_at + timedelta(days=6 * 365)))
-    result = ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert (result.valid, result.reason) == (False, "CERTIFICATE_NOT_VALID_AT_SIGNING")
-
-
-def test_an_expired_signer_certificate_cannot_sign(ca: CaSimulator, db_engine: Engine) -> None:
-    who = signer()
-    ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=digest(), signer_ref=who, evidence={})
-    with Session(db_engine) as session:
-        row = session.exec(select(CaSigner).where(CaSigner.signer_ref == who)).one()
-    genuine = pki.load(row.cert_pem, row.key_pem)
-    root = pki.load(*session_root(db_engine))
-    expired = pki.issue_signer(root, who, genuine.cert.not_valid_before_utc - timedelta(days=30), timedelta(days=1))
-    with session_scope(db_engine) as session:
-        session.exec(update(CaSigner).where(CaSigner.signer_ref == who)
-                     .values(cert_pem=expired.cert_pem, key_pem=expired.key_pem, serial=expired.serial))
-    with pytest.raises(Refused) as refused:
-        ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=digest(), signer_ref=who, evidence={})
-    assert refused.value.code == "CERTIFICATE_EXPIRED"
-
-
-def session_root(db_engine: Engine) -> tuple[str, str]:
-    with Session(db_engine) as session:
-        row = session.exec(select(CaAuthority)).one()
-    return row.cert_pem, row.key_pem
-
-
-def test_a_signature_whose_certificate_is_gone_is_invalid(ca: CaSimulator, db_engine: Engine) -> None:
-    doc, who = digest(), signer()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=who, evidence={})
-    with session_scope(db_engine) as session:
-        session.exec(update(CaSigner).where(CaSigner.signer_ref == who).values(serial="0"))
-    result = ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert (result.valid, result.reason) == (False, "CERTIFICATE_NOT_FOUND")
-
-
-def test_workers_starting_together_on_a_new_database_share_one_root(tmp_path) -> None:
+def test_workers_starting_together_on_a_new_database_share_one_hierarchy(tmp_path) -> None:
     fresh = make_engine(f"sqlite:///{tmp_path / 'ca.db'}")
     metadata.create_all(fresh)
     try:
@@ -201,36 +219,47 @@ def test_workers_starting_together_on_a_new_database_share_one_root(tmp_path) ->
             roots = set(pool.map(start, range(4)))
         assert len(roots) == 1
         with Session(fresh) as session:
-            assert len(session.exec(select(CaAuthority)).all()) == 1
+            assert sorted(r.name for r in session.exec(select(CaAuthority)).all()) == ["issuing", "root", "tsa"]
     finally:
         fresh.dispose()
 
 
-@pytest.mark.parametrize(("doc", "who", "code"), [("abc", "C1", "INVALID_HASH"), ("0" * 64, "", "INVALID_SIGNER")])
-def test_bad_requests_are_refused(ca: CaSimulator, doc: str, who: str, code: str) -> None:
+@pytest.mark.parametrize(("field", "pdf", "code"), [("Borrower!", b"%PDF-1.7", "INVALID_FIELD"),
+                                                    ("borrower", b"hello", "NOT_A_PDF"),
+                                                    ("borrower", b"%PDF-1.7 broken", "PDF_NOT_SIGNABLE")])
+def test_bad_requests_are_refused(ca: CaSimulator, field: str, pdf: bytes, code: str) -> None:
     with pytest.raises(Refused) as refused:
-        ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc, signer_ref=who, evidence={})
+        ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-X", pdf=pdf, signer=person(),
+                    field_name=field, evidence={})
     assert refused.value.code == code
 
 
-def test_uppercase_hashes_are_the_same_document(ca: CaSimulator) -> None:
-    doc = digest()
-    record = ca.sign(idempotency_key=uuid.uuid4().hex, document_sha256=doc.upper(), signer_ref=signer(), evidence={})
-    assert record.document_sha256 == doc
-    assert ca.verify(signature_id=record.signature_id, document_sha256=doc.upper()).valid
-
-
-def test_faults(ca: CaSimulator) -> None:
-    doc, key = digest(), uuid.uuid4().hex
+def test_faults(ca: CaSimulator, contract_pdf: bytes) -> None:
+    signer, key = person(), uuid.uuid4().hex
     ca.inject_fault(operation="sign", kind="unavailable")
     with pytest.raises(AdapterUnavailable):
-        ca.sign(idempotency_key=key, document_sha256=doc, signer_ref=signer(), evidence={})
-    who = signer()
+        ca.sign_pdf(idempotency_key=key, document_ref="HT-F", pdf=contract_pdf, signer=signer,
+                    field_name="borrower", evidence={})
     ca.inject_fault(operation="sign", kind="timeout_after_commit")
     with pytest.raises(OutcomeUnknown):
-        ca.sign(idempotency_key=key, document_sha256=doc, signer_ref=who, evidence={})
-    record = ca.sign(idempotency_key=key, document_sha256=doc, signer_ref=who, evidence={})
+        ca.sign_pdf(idempotency_key=key, document_ref="HT-F", pdf=contract_pdf, signer=signer,
+                    field_name="borrower", evidence={})
+    # The timed-out call went through: the retry gets the same signature.
+    again = ca.sign_pdf(idempotency_key=key, document_ref="HT-F", pdf=contract_pdf, signer=signer,
+                        field_name="borrower", evidence={})
+    assert ca.evidence_log("HT-F")[-1].signature_id == again.signature_id
     ca.inject_fault(operation="verify", kind="unavailable")
     with pytest.raises(AdapterUnavailable):
-        ca.verify(signature_id=record.signature_id, document_sha256=doc)
-    assert ca.verify(signature_id=record.signature_id, document_sha256=doc).valid
+        ca.verify_pdf(again.pdf)
+
+
+def test_failed_checks_log_no_personal_data(ca: CaSimulator, contract_pdf: bytes,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    borrower, seal = sign_both(ca, contract_pdf)
+    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")
+    changed = bytearray(seal.pdf)
+    changed[200] ^= 0x01
+    with caplog.at_level(logging.DEBUG):
+        assert not ca.verify_pdf(seal.pdf).valid and not ca.verify_pdf(bytes(changed)).valid
+    logged = caplog.text + "".join(str(r.exc_info) for r in caplog.records)
+    assert "350582199503121238" not in logged and "林秀英" not in logged
