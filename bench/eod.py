@@ -7,13 +7,16 @@ The bench creates a scratch database, generates N disbursed notes with their sch
   arithmetic as end of day (the installments falling due turn overdue; every open note gets one day of
   积数, dpd, class and last_eod_date), with no chunks and no bookkeeping. It is rolled back, so the real
   end of day starts from the same state;
-- end of day: the real one, db.eod: plan, every chunk closed by `eod_parallel_chunks` threads, finish.
+- end of day: the real one. By default EndOfDayWorkflow on an in-memory Temporal dev server and the
+  production worker wiring (chunks closed and their notices delivered in a window of
+  `eod_parallel_chunks`); with --direct, db.eod called directly (plan, every chunk closed on
+  `eod_parallel_chunks` threads, finish: the closing without notice delivery).
 
 ratio = baseline seconds / end-of-day seconds (higher is better; the issue's floor is 0.5). Afterwards the
 bench checks that end of day closed every note, turned overdue exactly the installments that fell due, and
 completed its run ledger.
 
-    .venv/bin/python bench/eod.py [--notes 1000000] [--chunk-size N] [--parallel N] [--keep]
+    .venv/bin/python bench/eod.py [--notes 1000000] [--chunk-size N] [--parallel N] [--direct] [--keep]
 
 Progress goes to stderr; the last line of stdout is one JSON object (see bench/README.md).
 """
