@@ -1,0 +1,102 @@
+"""Decisions by rule sets in a running loan (dev server, real worker): each evaluation is recorded with its
+version, facts and trace, and the workflow history carries the version; a rule set that raises fails only
+that application's step, recorded, while the worker goes on deciding other loans."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from db import rule_store
+from db.engine import session_scope
+from db.models import DecisionRecord, LoanApplication, Product
+from tests import factories
+from tests.workflows.support import running_worker, until_stage
+from workflows.loan_application import LoanApplicationWorkflow
+
+
+def decisions(engine, application_id: int) -> list[DecisionRecord]:
+    with Session(engine) as s:
+        return rule_store.decisions_of(s, application_id)
+
+
+async def test_acceptance_and_approval_are_recorded_with_version_facts_and_trace(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    row = factories.application(engine, factories.customer(engine), amount="50000")
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
+                                             id=row.workflow_id, task_queue=queue)
+        await until_stage(handle, "awaiting_signatures")
+        history = await handle.fetch_history()
+    accept, approve = decisions(engine, row.id)
+    assert (accept.scenario, accept.outcome, accept.reason_codes) == ("acceptance", "accept", [])
+    assert (approve.scenario, approve.outcome, approve.reason_codes) == ("approval", "approve", ["AUTO_WITHIN_RULES"])
+    for record in (accept, approve):
+        # The shipped rule set, unless this database has version 1 of it installed.
+        assert record.rule_set_version.startswith(f"NONG_E_DAI/{record.scenario}@v")
+        assert record.trace[0]["node"] == "facts" and record.trace[-1]["node"] == "decision"
+    assert approve.inputs["amount"] == 50000 and approve.inputs["rating"]["grade"] in ("AAA", "AA", "A")
+    assert "resident_id" not in str(accept.inputs) and "name" not in accept.inputs
+    results = [e.activity_task_completed_event_attributes.result.payloads[0].data.decode()
+               for e in history.events if e.HasField("activity_task_completed_event_attributes")]
+    assert any(approve.rule_set_version in r and f'"decision_id":{approve.id}' in r for r in results)
+
+
+def _product_with_raising_approval(engine, code: str) -> None:
+    """A product whose active approval rule set raises on an amount of exactly 90,000 (no test case has it)."""
+    content, tests = rule_store.shipped("NONG_E_DAI", "approval")
+    verdict = next(n for n in content["nodes"] if n["id"] == "verdict")
+    next(n for n in content["nodes"] if n["id"] == "review_reasons")["content"]["passThrough"] = True
+    verdict["content"]["expressions"][0]["value"] = (
+        "amount == 90000 ? upper(amount) : (len(hits) > 0 ? 'manual_review' : 'approve')")
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        terms = factories.nongedai_default().model_dump(mode="json") | {"code": code}
+        s.add(Product(code=code, version=1, name="raising", terms=terms))
+        s.flush()
+        for scenario, body, ts in [("approval", content, tests), ("acceptance", *rule_store.shipped("NONG_E_DAI",
+                                                                                                   "acceptance"))]:
+            draft = rule_store.upload(s, product_code=code, scenario=scenario, content=body, tests=ts,
+                                      effective_from=date(2000, 1, 1), note="", by="staff:maker", now=now)
+            rule_store.activate(s, draft, by="staff:checker", now=now)
+
+
+async def test_a_rule_that_raises_fails_that_decision_cleanly_and_the_worker_goes_on(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    code = f"RAISE{datetime.now(UTC):%H%M%S%f}"[:32]
+    _product_with_raising_approval(engine, code)
+    raising_terms = product.model_copy(update={"code": code})
+    bad = factories.application(engine, factories.customer(engine), amount="90000")
+    with session_scope(engine) as s:
+        s.get(LoanApplication, bad.id).product_code = code
+    good = factories.application(engine, factories.customer(engine), amount="50000")
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(bad, raising_terms),
+                                             id=bad.workflow_id, task_queue=queue)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        cause = failed.value.cause
+        assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
+        assert cause.cause.type == "RuleEvaluationFailed" and cause.cause.non_retryable
+        history = await handle.fetch_history()
+        attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
+                    if e.HasField("activity_task_started_event_attributes")]
+        assert max(attempts) == 1  # not retried
+        # Same worker, next loan: decided as usual.
+        other = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(good, product),
+                                            id=good.workflow_id, task_queue=queue)
+        await until_stage(other, "awaiting_signatures")
+    accept, error = decisions(engine, bad.id)
+    assert accept.rule_set_version == f"{code}/acceptance@v1" and accept.outcome == "accept"
+    assert (error.outcome, error.reason_codes, error.error_node) == ("error", ["RULE_EVALUATION_FAILED"], "verdict")
+    assert error.rule_set_version == f"{code}/approval@v1" and error.inputs["amount"] == 90000
+    with Session(engine) as s:
+        app = s.get(LoanApplication, bad.id)
+        assert (app.stage, app.status) == ("failed", "failed")
+        assert s.exec(select(DecisionRecord).where(DecisionRecord.application_id == good.id)).all()
