@@ -70,7 +70,7 @@ class ApplicationActivities:
                 other_open_applications=count_other_open(session, app))
         inputs = acceptance.rule_facts(facts, ref.product, today)
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
-                         scenario="acceptance", inputs=inputs, as_of=today, read=_read_acceptance)
+                         scenario="acceptance", inputs=inputs, as_of=today, read=acceptance.outcome)
         refusals += acceptance.refusals(decided.result, inputs)
         return AcceptanceResult(accepted=not refusals, refusals=refusals, rule_set_version=decided.rule_set_version,
                                 decision_id=decided.decision_id)
@@ -91,7 +91,7 @@ class ApplicationActivities:
                                     cap=ref.product.cap_for(guarantee_type))
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
-                         as_of=today, read=_read_approval)
+                         as_of=today, read=approval.outcome)
         price = None if decided.outcome == "reject" else pricing.price(ref.product, guarantee_type, outcome.grade, today)
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
@@ -140,15 +140,6 @@ class ApplicationActivities:
             upsert_guarantee(session, application_id=record.application_id, slot=record.slot, attempt=record.attempt,
                              guarantor_customer_id=record.guarantor_customer_id, workflow_id=record.workflow_id,
                              status=record.status, now=utcnow())
-
-
-def _read_acceptance(result: dict) -> tuple[str, list[str]]:
-    codes = [str(r["code"]) for r in result["refusals"]]
-    return ("reject" if codes else "accept"), codes
-
-
-def _read_approval(result: dict) -> tuple[str, list[str]]:
-    return approval.ApprovalDecision.model_validate(result).decision, list(result["reason_codes"])
 
 
 def _apply(session: Session, app: LoanApplication, update: StageUpdate) -> None:

@@ -93,6 +93,12 @@ def refusal(code: str, facts: dict[str, Any], field: str | None = None) -> Refus
     return Refusal(code=code, zh=zh, en=en, field=field)
 
 
+def outcome(result: dict[str, Any]) -> tuple[str, list[str]]:
+    """(accept | reject, reason codes) from the rule set's result."""
+    codes = [str(r["code"]) for r in result["refusals"]]
+    return ("reject" if codes else "accept"), codes
+
+
 def check_acceptance(facts: ApplicationFacts, product: ProductTerms, as_of: date, *,
                      rule_set: dict[str, Any]) -> list[Refusal]:
     """Every refusal that applies (not just the first), so the customer can fix them in one go."""

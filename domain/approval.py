@@ -31,6 +31,12 @@ def rule_facts(product: ProductTerms, amount: Decimal, guarantee_type: str, rati
                         "auto_approve_max": product.auto_approve_max}}
 
 
+def outcome(result: dict[str, Any]) -> tuple[str, list[str]]:
+    """(approve | manual_review | reject, reason codes) from the rule set's result."""
+    decision = ApprovalDecision.model_validate(result)
+    return decision.decision, decision.reason_codes
+
+
 def decide(product: ProductTerms, amount: Decimal, guarantee_type: str, rating: RatingOutcome, *,
            rule_set: dict[str, Any]) -> ApprovalDecision:
     result = rules.evaluate(rule_set, rule_facts(product, amount, guarantee_type, rating)).result
