@@ -18,6 +18,7 @@ from domain import rules
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_FROM = date(2000, 1, 1)
 SCENARIOS_SHIPPED = ("acceptance", "approval")
+_CONTENT: dict[str, dict[str, Any]] = {}  # checksum -> JDM content, as read from rule_set
 
 
 class RuleSetRefused(Exception):
@@ -69,13 +70,21 @@ def install_shipped(session: Session, product_code: str, now: datetime) -> list[
 
 
 def in_force(session: Session, product_code: str, scenario: str, as_of: date) -> InForce:
-    """The highest active version effective on `as_of`; without one, the shipped default."""
-    row = session.exec(select(RuleSet).where(
+    """The highest active version effective on `as_of`; without one, the shipped default.
+
+    The graph itself is read once per checksum and process: a version's content never changes."""
+    row = session.exec(select(RuleSet.id, RuleSet.version, RuleSet.checksum).where(
         RuleSet.product_code == product_code, RuleSet.scenario == scenario, RuleSet.status == "active",
         col(RuleSet.effective_from) <= as_of).order_by(col(RuleSet.version).desc()).limit(1)).first()
     if row is not None:
-        return InForce(rule_set_id=row.id, version=label(product_code, scenario, row.version),
-                       checksum=row.checksum, content=row.content)
+        rule_set_id, version, digest = row
+        content = _CONTENT.get(digest)
+        if content is None:
+            content = session.exec(select(RuleSet.content).where(RuleSet.id == rule_set_id)).one()
+            if len(_CONTENT) < 256:
+                _CONTENT[digest] = content
+        return InForce(rule_set_id=rule_set_id, version=label(product_code, scenario, version), checksum=digest,
+                       content=content)
     found = shipped(product_code, scenario)
     if found is None:
         raise LookupError(f"no {scenario} rule set for product {product_code}")
