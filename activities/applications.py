@@ -13,7 +13,7 @@ from activities.decisions import decide
 from adapters.rating.port import RatingService
 from adapters.sms.port import SmsGateway
 from adapters.sms.texts import render_sms
-from db import otp_codes
+from db import lpr_store, otp_codes
 from db.application_store import (
     apply_stage,
     count_other_open,
@@ -87,12 +87,14 @@ class ApplicationActivities:
                                 annual_income=customer.annual_income, total_assets=customer.total_assets,
                                 total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
                                 currently_overdue=customer.currently_overdue)
+            lpr_table = lpr_store.table(session)
         outcome = self._rating.rate(facts=facts, limit_coefficient=ref.product.limit_coefficient,
                                     cap=ref.product.cap_for(guarantee_type))
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
                          as_of=today, read=approval.outcome)
-        price = None if decided.outcome == "reject" else pricing.price(ref.product, guarantee_type, outcome.grade, today)
+        price = None if decided.outcome == "reject" else pricing.price(ref.product, guarantee_type, outcome.grade, today,
+                                                                             lpr_table)
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             session.add(RatingRecord(customer_id=customer_id, application_id=app.id,

@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.clock import business_today, utcnow
 from adapters.core_banking.port import CoreBanking
+from db import lpr_store
 from db.application_store import get_application, get_customer
 from db.engine import session_scope
 from db.line_store import get_line, line_for_application, note_by_no, signed_line_expiry
@@ -84,10 +85,11 @@ class CreditLineActivities:
             app = get_application(session, line.application_id)
             grade = app.grade or "B"
             customer_no = customer.customer_no
+            lpr_table = lpr_store.table(session)
         account = self._cb.open_deposit_account(customer_no=customer_no)
         payee_account = (self._cb.open_counterparty_account(counterparty_ref=request.payee_ref)
                          if request.payment_mode == "entrusted" and request.payee_ref else None)
-        rate = pricing.price(request.product, app.guarantee_type, grade, today).annual_rate
+        rate = pricing.price(request.product, app.guarantee_type, grade, today, lpr_table).annual_rate
         schedule = build_schedule(request.amount, rate, request.term_months, request.repayment_method, today)
         with session_scope(self._engine) as session:
             customer = get_customer(session, request.customer_id)

@@ -452,3 +452,17 @@ class DecisionRecord(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     error_node: str | None = Field(default=None, max_length=64)
     decided_at: datetime = timestamp()
+
+
+class LprRate(SQLModel, table=True):
+    """The loan prime rate as published, one row per tenor and effective date (the pricing table of issue 3)."""
+
+    __tablename__ = "lpr_rate"
+    __table_args__ = (UniqueConstraint("tenor", "effective_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenor: str = Field(max_length=4, description="1Y | 5Y")
+    effective_from: date
+    rate: Decimal = Field(sa_type=RateType, description="a fraction: 0.0300 is 3.00 %")
+    created_by: str = Field(max_length=64)
+    created_at: datetime = timestamp()

@@ -12,10 +12,11 @@ from api.routes import (
     guarantees,
     health,
     loans,
+    lpr,
     ops,
     rules,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, credit_lines.router, loans.router, ops.router,
-           rules.router]
+           rules.router, lpr.router]

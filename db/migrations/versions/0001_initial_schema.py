@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:41:33.087999
+Create Date: 2026-11-29 21:52:58.270976
 
 """
 from typing import Sequence, Union
@@ -170,6 +170,16 @@ def upgrade() -> None:
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256')
+    )
+    op.create_table('lpr_rate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenor', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('rate', db.types.RateType(precision=9, scale=6), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenor', 'effective_from')
     )
     op.create_table('product',
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -698,6 +708,7 @@ def downgrade() -> None:
 
     op.drop_table('rule_set')
     op.drop_table('product')
+    op.drop_table('lpr_rate')
     op.drop_table('img_object')
     with op.batch_alter_table('img_fault', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_img_fault_operation'))
