@@ -466,3 +466,26 @@ class LprRate(SQLModel, table=True):
     rate: Decimal = Field(sa_type=RateType, description="a fraction: 0.0300 is 3.00 %")
     created_by: str = Field(max_length=64)
     created_at: datetime = timestamp()
+
+
+class ProductVersion(SQLModel, table=True):
+    """Every version of a product's terms as staff defined it: draft -> active (a second person) -> superseded.
+
+    Activating a version copies it into `product`, which new applications read; an application keeps the
+    version it started with (`loan_application.product_version`, and the terms in its workflow input).
+    """
+
+    __tablename__ = "product_version"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, index=True)
+    version: int
+    name: str = Field(max_length=64)
+    terms: dict = json_field()
+    status: str = Field(default="draft", max_length=16, description="draft | active | superseded")
+    note: str = Field(default="", max_length=200)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = timestamp()
+    activated_by: str | None = Field(default=None, max_length=64)
+    activated_at: datetime | None = timestamp(default=None, nullable=True)

@@ -14,9 +14,10 @@ from api.routes import (
     loans,
     lpr,
     ops,
+    products,
     rules,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, credit_lines.router, loans.router, ops.router,
-           rules.router, lpr.router]
+           rules.router, lpr.router, products.router]

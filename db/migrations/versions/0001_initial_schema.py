@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:52:58.270976
+Create Date: 2026-11-29 21:55:43.461938
 
 """
 from typing import Sequence, Union
@@ -189,6 +189,24 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
+    op.create_table('product_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('activated_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('activated_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code', 'version')
+    )
+    with op.batch_alter_table('product_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_product_version_code'), ['code'], unique=False)
+
     op.create_table('rule_set',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -707,6 +725,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rule_set_product_code'))
 
     op.drop_table('rule_set')
+    with op.batch_alter_table('product_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_product_version_code'))
+
+    op.drop_table('product_version')
     op.drop_table('product')
     op.drop_table('lpr_rate')
     op.drop_table('img_object')
