@@ -113,3 +113,17 @@ def test_a_rule_set_without_test_cases_is_refused():
 def test_checksum_ignores_key_order():
     reordered = {k: APPROVAL[k] for k in reversed(list(APPROVAL))}
     assert rules.checksum(reordered) == rules.checksum(APPROVAL)
+
+
+def test_one_compiled_graph_serves_many_activity_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rules.evaluate(APPROVAL, APPROVAL_TESTS[0].input, key="threads")  # compiled on this thread
+
+    def decide(i: int) -> bool:
+        case = APPROVAL_TESTS[i % len(APPROVAL_TESTS)]
+        result = rules.evaluate(APPROVAL, case.input, key="threads").result
+        return all(result[k] == v for k, v in case.expect.items())
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(decide, range(400)))
