@@ -93,8 +93,8 @@ class ApplicationActivities:
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
                          as_of=today, read=approval.outcome)
-        price = None if decided.outcome == "reject" else pricing.price(ref.product, guarantee_type, outcome.grade, today,
-                                                                             lpr_table)
+        price = None if decided.outcome == "reject" else \
+            pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table)
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             session.add(RatingRecord(customer_id=customer_id, application_id=app.id,

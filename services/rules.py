@@ -38,6 +38,7 @@ def upload(session: Session, principal: Principal, body: RuleSetIn) -> RuleSetVi
     if catalogue.product(session, body.product_code) is None:
         raise ProblemError(422, "PRODUCT_UNKNOWN", "没有该贷款产品", "no such product", "product_code")
     try:
+        _check_shape(body)
         row = rule_store.upload(session, product_code=body.product_code, scenario=body.scenario,
                                 content=body.content, tests=body.tests, effective_from=body.effective_from,
                                 note=body.note, by=principal.subject, now=utcnow())
@@ -45,6 +46,25 @@ def upload(session: Session, principal: Principal, body: RuleSetIn) -> RuleSetVi
         raise _refused(problem) from problem
     session.commit()
     return RuleSetView.of(row)
+
+
+def _check_shape(body: RuleSetIn) -> None:
+    """Each test case's result must be what the scenario's step reads (an approval decision with reason codes,
+    a list of refusals); otherwise every real decision would fail at evaluation time."""
+    read = READERS[body.scenario]
+    for case in body.tests:
+        try:
+            result = rules.evaluate(body.content, case.input).result
+        except (rules.RuleError, rules.RuleProblem):
+            return  # the full check names the node or test
+        try:
+            read(result)
+        except (KeyError, TypeError, ValueError) as err:
+            zh, en = reasons.SCENARIOS[body.scenario]
+            raise rules.RuleProblem(
+                "RULE_SET_INVALID", f"test '{case.name}': the result is not what the {en} step reads "
+                f"({type(err).__name__}: {str(err).splitlines()[0][:120]})",
+                f"测试用例「{case.name}」的结果不是{zh}环节能读取的格式", test=case.name) from err
 
 
 def listing(session: Session, *, product_code: str | None, scenario: str | None, limit: int,

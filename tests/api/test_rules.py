@@ -93,6 +93,17 @@ def test_a_failing_test_case_is_refused_naming_the_test(client, people, product)
     assert problem["test"] == "at the limits exactly" and "AUTO_WITHIN_RULES" in problem["en"]
 
 
+def test_a_result_the_step_cannot_read_is_refused(client, people, product):
+    odd = copy.deepcopy(APPROVAL)
+    verdict = next(n for n in odd["nodes"] if n["id"] == "verdict")
+    verdict["content"]["expressions"][0]["value"] = "len(hits) > 0 ? 'manual_review' : 'maybe'"
+    tests = [t.model_dump() for t in TESTS]
+    tests[-1]["expect"] = {"decision": "maybe"}  # its own tests agree with it, the approval step would not
+    problem = assert_problem(client.post("/v1/rule-sets", json=body(product, odd, tests), headers=people["ops"]), 422,
+                             "RULE_SET_INVALID")
+    assert problem["test"] == "at the limits exactly" and "approval step" in problem["en"]
+
+
 def test_who_may_upload_and_what(client, people, product):
     assert_problem(client.post("/v1/rule-sets", json=body(product), headers=people["customer_manager"]), 403,
                    "ROLE_FORBIDDEN")
