@@ -13,7 +13,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from db import rule_store
 from db.engine import session_scope
-from db.models import DecisionRecord, LoanApplication, Product
+from db.models import ApplicationEvent, DecisionRecord, LoanApplication, Product
 from tests import factories
 from tests.workflows.support import running_worker, until_stage
 from workflows.loan_application import LoanApplicationWorkflow
@@ -45,6 +45,12 @@ async def test_acceptance_and_approval_are_recorded_with_version_facts_and_trace
     results = [e.activity_task_completed_event_attributes.result.payloads[0].data.decode()
                for e in history.events if e.HasField("activity_task_completed_event_attributes")]
     assert any(approve.rule_set_version in r and f'"decision_id":{approve.id}' in r for r in results)
+    with Session(engine) as s:
+        approved = s.exec(select(ApplicationEvent).where(ApplicationEvent.application_id == row.id,
+                                                         ApplicationEvent.stage == "approved")).one()
+    assert approved.actor == "rules"
+    assert approved.detail["rule_set_version"] == approve.rule_set_version
+    assert approved.detail["decision_id"] == approve.id
 
 
 def _product_with_raising_approval(engine, code: str) -> None:
