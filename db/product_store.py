@@ -28,6 +28,17 @@ def version(session: Session, code: str, number: int) -> ProductVersion | None:
                                                      ProductVersion.version == number)).first()
 
 
+def terms_of(session: Session, code: str, number: int) -> tuple[str, dict[str, Any]] | None:
+    """(name, terms) of one version: recorded, or the product row when that is the version in force."""
+    row = version(session, code, number)
+    if row is not None:
+        return row.name, row.terms
+    current = session.get(Product, code)
+    if current is not None and current.version == number:
+        return current.name, current.terms
+    return None
+
+
 def products(session: Session) -> list[Product]:
     return list(session.exec(select(Product).order_by(col(Product.code))).all())
 
@@ -54,6 +65,11 @@ def activate(session: Session, row: ProductVersion, *, by: str, now: datetime) -
     current = session.get(Product, row.code, with_for_update=True)
     if current is not None and current.version >= row.version:
         raise ProductRefused("PRODUCT_VERSION_STALE", "已有更新的产品版本在用", "a later version is already in force")
+    if current is not None and version(session, row.code, current.version) is None:
+        # The seeded version was never recorded: keep its terms, applications may be pinned to it.
+        session.add(ProductVersion(code=current.code, version=current.version, name=current.name,
+                                   terms=current.terms, status="superseded", note="as seeded", created_by="system",
+                                   created_at=now))
     for older in session.exec(select(ProductVersion).where(ProductVersion.code == row.code,
                                                            ProductVersion.status == "active")).all():
         older.status = "superseded"

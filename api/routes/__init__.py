@@ -20,4 +20,4 @@ from api.routes import (
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, credit_lines.router, loans.router, ops.router,
-           rules.router, lpr.router, products.router]
+           rules.router, lpr.router, lpr.price_router, products.router]

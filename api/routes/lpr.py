@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from api.deps import RulesChecker, SessionDep, StaffMember
+from fastapi import APIRouter, Path
+
+from api.deps import CurrentUser, RulesChecker, SessionDep, StaffMember
 from api.errors import responses
-from services import lpr
+from services import lpr, prices
 from services.schemas.lpr import LprIn, LprView
+from services.schemas.prices import PriceView
 
 router = APIRouter(prefix="/v1/lpr", tags=["pricing"])
+price_router = APIRouter(tags=["pricing"])
+
+
+@price_router.get("/v1/applications/{app_no}/price", response_model=PriceView, responses=responses(404))
+def price(app_no: Annotated[str, Path(max_length=24)], user: CurrentUser, session: SessionDep) -> PriceView:
+    """The application's rate term by term (LPR, spread, grade adjustment, floor or cap), in Chinese and English."""
+    return prices.price_of(session, user, app_no)
 
 
 @router.get("", response_model=list[LprView], responses=responses(403))

@@ -83,3 +83,17 @@ def test_invalid_terms_are_refused_naming_the_field(client, people, code):
     assert_problem(r, 422, "PRODUCT_TERMS_INVALID")
     assert_problem(client.post(f"/v1/products/{code}/versions", json={"name": "x"}, headers=people["manager"]), 403,
                    "ROLE_FORBIDDEN")
+
+
+def test_a_seeded_version_is_kept_when_a_new_one_takes_over(client, engine, api_settings, people, code):
+    from db.models import Product
+    from domain.products import nongedai_default
+
+    with session_scope(engine) as s:  # as the seed leaves a product: a row, no recorded versions
+        s.add(Product(code=code, version=1, name="农e贷", terms=nongedai_default().model_dump(mode="json")))
+    assert client.post(f"/v1/products/{code}/versions", json={"name": "农e贷"}, headers=people["ops"]).json()[
+        "version"] == 2
+    shown = client.post(f"/v1/products/{code}/versions/2/activation", headers=people["admin"]).json()
+    assert [(v["version"], v["status"], v["note"]) for v in shown["versions"]] == [
+        (2, "active", ""), (1, "superseded", "as seeded")]
+    assert shown["versions"][1]["terms"]["max_amount"] == "300000"

@@ -14,6 +14,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from db import rule_store
 from db.engine import session_scope
 from db.models import ApplicationEvent, DecisionRecord, LoanApplication, Product
+from services import prices
+from services.principal import Principal
 from tests import factories
 from tests.workflows.support import running_worker, until_stage
 from workflows.loan_application import LoanApplicationWorkflow
@@ -51,6 +53,9 @@ async def test_acceptance_and_approval_are_recorded_with_version_facts_and_trace
     assert approved.actor == "rules"
     assert approved.detail["rule_set_version"] == approve.rule_set_version
     assert approved.detail["decision_id"] == approve.id
+    with Session(engine) as s:  # the price breakdown the customer reads is the one the review computed
+        shown = prices.price_of(s, Principal(kind="staff", id=1, role="ops"), row.app_no)
+        assert shown.annual_rate == s.get(LoanApplication, row.id).annual_rate
 
 
 def _product_with_raising_approval(engine, code: str) -> None:
