@@ -17,7 +17,7 @@ from domain import rules
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_FROM = date(2000, 1, 1)
-SCENARIOS_SHIPPED = ("acceptance", "approval")
+SCENARIOS_SHIPPED = ("acceptance", "approval", "drawdown")
 _CONTENT: dict[str, dict[str, Any]] = {}  # checksum -> JDM content, as read from rule_set
 
 

@@ -15,6 +15,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "GRADE_TOO_LOW": ("信用等级过低(C级)", "credit grade too low (C)"),
     "PREFILTER_BLACKLIST": ("命中黑名单", "on the blacklist"),
     "PREFILTER_CURRENT_OVERDUE": ("存在当前逾期", "currently overdue elsewhere"),
+    "CUSTOMER_RISK": ("客户已列入黑名单或存在当前逾期,暂停支用", "the customer is blacklisted or overdue: no drawdown"),
     "RULE_EVALUATION_FAILED": ("规则执行出错,未能作出决定", "the rule set failed while deciding"),
 }
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -22,6 +23,8 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "manual_review": ("转人工审批", "sent to an approver"),
     "reject": ("拒绝", "refused"),
     "accept": ("受理", "accepted"),
+    "allow": ("准予支用", "drawdown allowed"),
+    "refuse": ("不予支用", "drawdown refused"),
     "error": ("规则出错", "the rules failed"),
 }
 SCENARIOS: dict[str, tuple[str, str]] = {

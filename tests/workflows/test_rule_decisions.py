@@ -5,6 +5,7 @@ that application's step, recorded, while the worker goes on deciding other loans
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, select
@@ -13,12 +14,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from db import rule_store
 from db.engine import session_scope
-from db.models import ApplicationEvent, DecisionRecord, LoanApplication, Product
+from db.models import ApplicationEvent, Customer, DecisionRecord, LoanApplication, Product
 from services import prices
 from services.principal import Principal
 from tests import factories
 from tests.workflows.support import running_worker, until_stage
+from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
+from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
 
 
 def decisions(engine, application_id: int) -> list[DecisionRecord]:
@@ -111,3 +114,69 @@ async def test_a_rule_that_raises_fails_that_decision_cleanly_and_the_worker_goe
         app = s.get(LoanApplication, bad.id)
         assert (app.stage, app.status) == ("failed", "failed")
         assert s.exec(select(DecisionRecord).where(DecisionRecord.application_id == good.id)).all()
+
+
+async def test_drawdowns_are_decided_by_the_drawdown_rule_set(dev_env, engine, settings):
+    product = factories.ensure_reference_data(engine)
+    borrower = factories.customer(engine)
+    row = factories.application(engine, borrower, amount="50000")
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
+                                             id=row.workflow_id, task_queue=queue)
+        state = await until_stage(handle, "awaiting_signatures")
+        await handle.execute_update(names.UPDATE_SIGN, SignInput(
+            document_id=state["documents"][0]["document_id"], signer_customer_id=borrower.id, otp_ref="o"))
+        line = client.get_workflow_handle(names.credit_line_workflow_id((await handle.result()).line_no))
+        request = DrawdownRequest(amount=Decimal("10000"), term_months=6, repayment_method="equal_installment",
+                                  requested_by="customer")
+        first = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, request, result_type=DrawdownAccepted)
+        assert (await client.get_workflow_handle(first.workflow_id).result())["status"] == "disbursed"
+        with session_scope(engine) as s:  # blacklisted after the line was granted
+            s.get(Customer, borrower.id).blacklisted = True
+        second = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, request, result_type=DrawdownAccepted)
+        refused = await client.get_workflow_handle(second.workflow_id).result()
+    assert (refused["status"], refused["failure_code"]) == ("failed", "DRAWDOWN_REFUSED")
+    drawdowns = [d for d in decisions(engine, row.id) if d.scenario == "drawdown"]
+    assert [(d.outcome, d.reason_codes) for d in drawdowns] == [("allow", []), ("refuse", ["CUSTOMER_RISK"])]
+    assert drawdowns[1].rule_set_version.startswith("NONG_E_DAI/drawdown@v")
+    assert drawdowns[1].inputs["customer"] == {"blacklisted": True, "currently_overdue": False,
+                                               "grade": drawdowns[0].inputs["customer"]["grade"]}
+
+
+async def test_a_drawdown_rule_that_raises_ends_that_drawdown_refused(dev_env, engine, settings):
+    base = factories.ensure_reference_data(engine)
+    code = f"DRAW{datetime.now(UTC):%H%M%S%f}"[:32]
+    content, tests = rule_store.shipped("NONG_E_DAI", "drawdown")
+    verdict = next(n for n in content["nodes"] if n["id"] == "verdict")
+    next(n for n in content["nodes"] if n["id"] == "risk")["content"]["passThrough"] = True
+    verdict["content"]["expressions"][0]["value"] = "amount == 12345 ? upper(amount) : map(hits, #.code)"
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        s.add(Product(code=code, version=1, name="raising", terms=base.model_dump(mode="json") | {"code": code}))
+        s.flush()
+        for scenario in ("acceptance", "approval", "drawdown"):
+            body, cases = (content, tests) if scenario == "drawdown" else rule_store.shipped("NONG_E_DAI", scenario)
+            draft = rule_store.upload(s, product_code=code, scenario=scenario, content=body, tests=cases,
+                                      effective_from=date(2000, 1, 1), note="", by="staff:maker", now=now)
+            rule_store.activate(s, draft, by="staff:checker", now=now)
+    product = base.model_copy(update={"code": code})
+    borrower = factories.customer(engine)
+    row = factories.application(engine, borrower, amount="50000")
+    with session_scope(engine) as s:
+        s.get(LoanApplication, row.id).product_code = code
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
+                                             id=row.workflow_id, task_queue=queue)
+        state = await until_stage(handle, "awaiting_signatures")
+        await handle.execute_update(names.UPDATE_SIGN, SignInput(
+            document_id=state["documents"][0]["document_id"], signer_customer_id=borrower.id, otp_ref="o"))
+        line = client.get_workflow_handle(names.credit_line_workflow_id((await handle.result()).line_no))
+        accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
+            amount=Decimal("12345"), term_months=6, repayment_method="equal_installment", requested_by="customer"),
+            result_type=DrawdownAccepted)
+        refused = await client.get_workflow_handle(accepted.workflow_id).result()
+    assert (refused["status"], refused["failure_code"]) == ("failed", "DRAWDOWN_REFUSED")
+    (error,) = [d for d in decisions(engine, row.id) if d.scenario == "drawdown"]
+    assert (error.outcome, error.error_node, error.rule_set_version) == ("error", "verdict", f"{code}/drawdown@v1")
