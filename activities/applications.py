@@ -83,6 +83,7 @@ class ApplicationActivities:
             app = get_application(session, ref.application_id)
             customer = get_customer(session, app.customer_id)
             customer_id, amount, guarantee_type = customer.id, app.amount, app.guarantee_type
+            customer_type = customer.customer_type
             facts = RatingFacts(age=age_on(customer.birth_date, today), customer_type=customer.customer_type,
                                 annual_income=customer.annual_income, total_assets=customer.total_assets,
                                 total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
@@ -93,8 +94,13 @@ class ApplicationActivities:
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
                          as_of=today, read=approval.outcome)
-        price = None if decided.outcome == "reject" else \
-            pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table)
+        price = None
+        if decided.outcome != "reject":
+            priced = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
+                            scenario="pricing", as_of=today, read=pricing.outcome,
+                            inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type))
+            price = pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table,
+                                  pricing.adjustments_of(priced.result))
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             session.add(RatingRecord(customer_id=customer_id, application_id=app.id,

@@ -85,6 +85,7 @@ class CreditLineActivities:
             grade = app.grade or "B"
             customer_no = customer.customer_no
             lpr_table = lpr_store.table(session)
+            price_facts = pricing.rule_facts(request.product, app.guarantee_type, grade, customer.customer_type)
             facts = drawdown.rule_facts(blacklisted=customer.blacklisted, currently_overdue=customer.currently_overdue,
                                         amount=request.amount, term_months=request.term_months,
                                         repayment_method=request.repayment_method, payment_mode=request.payment_mode,
@@ -92,6 +93,9 @@ class CreditLineActivities:
         try:
             decided = decide(self._engine, application_id=app.id, product_code=request.product.code,
                              scenario="drawdown", inputs=facts, as_of=today, read=drawdown.outcome)
+            if decided.outcome == "allow":
+                priced = decide(self._engine, application_id=app.id, product_code=request.product.code,
+                                scenario="pricing", inputs=price_facts, as_of=today, read=pricing.outcome)
         except ApplicationError as err:
             if err.type != "RuleEvaluationFailed":
                 raise
@@ -103,7 +107,8 @@ class CreditLineActivities:
         account = self._cb.open_deposit_account(customer_no=customer_no)
         payee_account = (self._cb.open_counterparty_account(counterparty_ref=request.payee_ref)
                          if request.payment_mode == "entrusted" and request.payee_ref else None)
-        rate = pricing.price(request.product, app.guarantee_type, grade, today, lpr_table).annual_rate
+        rate = pricing.price(request.product, app.guarantee_type, grade, today, lpr_table,
+                             pricing.adjustments_of(priced.result)).annual_rate
         schedule = build_schedule(request.amount, rate, request.term_months, request.repayment_method, today)
         with session_scope(self._engine) as session:
             customer = get_customer(session, request.customer_id)

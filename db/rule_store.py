@@ -17,7 +17,8 @@ from domain import rules
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_FROM = date(2000, 1, 1)
-SCENARIOS_SHIPPED = ("acceptance", "approval", "drawdown")
+SCENARIOS_SHIPPED = ("acceptance", "approval", "drawdown", "pricing")
+DEFAULT_PRODUCT = "NONG_E_DAI"
 _CONTENT: dict[str, dict[str, Any]] = {}  # checksum -> JDM content, as read from rule_set
 
 
@@ -70,7 +71,8 @@ def install_shipped(session: Session, product_code: str, now: datetime) -> list[
 
 
 def in_force(session: Session, product_code: str, scenario: str, as_of: date) -> InForce:
-    """The highest active version effective on `as_of`; without one, the shipped default.
+    """The highest active version effective on `as_of`; without one, the shipped default (the product's, or
+    the platform's 农e贷 defaults for a product that ships none).
 
     The graph itself is read once per checksum and process: a version's content never changes."""
     row = session.exec(select(RuleSet.id, RuleSet.version, RuleSet.checksum).where(
@@ -85,7 +87,8 @@ def in_force(session: Session, product_code: str, scenario: str, as_of: date) ->
                 _CONTENT[digest] = content
         return InForce(rule_set_id=rule_set_id, version=label(product_code, scenario, version), checksum=digest,
                        content=content)
-    found = shipped(product_code, scenario)
+    # A product of its own without rule sets yet decides by the platform's defaults, which read its terms.
+    found = shipped(product_code, scenario) or shipped(DEFAULT_PRODUCT, scenario)
     if found is None:
         raise LookupError(f"no {scenario} rule set for product {product_code}")
     content = found[0]

@@ -24,6 +24,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "reject": ("拒绝", "refused"),
     "accept": ("受理", "accepted"),
     "allow": ("准予支用", "drawdown allowed"),
+    "priced": ("已定价", "priced"),
     "refuse": ("不予支用", "drawdown refused"),
     "error": ("规则出错", "the rules failed"),
 }
@@ -35,6 +36,8 @@ SCENARIOS: dict[str, tuple[str, str]] = {
 
 def explain(code: str, facts: dict[str, Any]) -> Refusal:
     """A reason code with its text; acceptance codes quote the product's figures from the recorded facts."""
+    if code.startswith("GRADE_") and code != "GRADE_TOO_LOW" and code != "GRADE_NEEDS_REVIEW":
+        return Refusal(code=code, zh=f"信用等级 {code[6:]} 利率调整", en=f"rate adjustment for credit grade {code[6:]}")
     if code in _TEXTS:
         zh, en = _TEXTS[code]
         return Refusal(code=code, zh=zh, en=en)

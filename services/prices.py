@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from db import lpr_store, product_store, rule_store
-from domain import pricing
+from domain import pricing, reasons
 from domain.products import ProductTerms
 from services.application_views import visible
 from services.clock import business_date
@@ -29,16 +29,23 @@ def price_of(session: Session, principal: Principal, app_no: str) -> PriceView:
     name, terms = pinned
     product = ProductTerms(**{**terms, "code": app.product_code, "version": app.product_version, "name": name})
     priced_on = business_date(approvals[-1].decided_at)
-    p = pricing.price(product, app.guarantee_type, app.grade, priced_on, lpr_store.table(session))
+    # The pricing rule set's adjustments recorded right after that approval decision (older applications
+    # have none: the product's grade adjustment alone, as they were priced).
+    recorded = [d for d in rule_store.decisions_of(session, app.id)
+                if d.scenario == "pricing" and d.outcome == "priced" and (d.id or 0) > (approvals[-1].id or 0)]
+    adjustments = pricing.adjustments_of(recorded[0].result) if recorded else None
+    p = pricing.price(product, app.guarantee_type, app.grade, priced_on, lpr_store.table(session), adjustments)
     unclamped = p.lpr + (p.spread_bp + p.grade_adjust_bp) * pricing.BP
     terms_out = [
         PriceTerm(code="LPR", rate=p.lpr, zh=f"贷款市场报价利率(LPR){p.lpr_tenor} {p.lpr:.2%},{p.lpr_date} 起",
                   en=f"loan prime rate {p.lpr_tenor} {p.lpr:.2%}, published {p.lpr_date}"),
         PriceTerm(code="SPREAD", bp=p.spread_bp, zh=f"{GUARANTEE_ZH.get(app.guarantee_type, app.guarantee_type)}加点 "
                   f"{p.spread_bp:+d} 基点", en=f"spread for a {app.guarantee_type} loan {p.spread_bp:+d} bp"),
-        PriceTerm(code="GRADE_ADJUSTMENT", bp=p.grade_adjust_bp, zh=f"信用等级 {app.grade} 调整 {p.grade_adjust_bp:+d} 基点",
-                  en=f"credit grade {app.grade} adjustment {p.grade_adjust_bp:+d} bp"),
     ]
+    for adjustment in p.adjustments:
+        text = reasons.explain(adjustment.code, {})
+        terms_out.append(PriceTerm(code=adjustment.code, bp=adjustment.bp, zh=f"{text.zh} {adjustment.bp:+d} 基点",
+                                   en=f"{text.en} {adjustment.bp:+d} bp"))
     if unclamped != p.annual_rate:
         bound = "FLOOR" if p.annual_rate == product.floor_rate else "CAP"
         terms_out.append(PriceTerm(code=bound, rate=p.annual_rate,

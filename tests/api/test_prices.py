@@ -39,7 +39,8 @@ def test_the_customer_reads_the_price_of_their_application(client, engine, api_s
     assert (out["priced_on"], out["lpr_date"], out["lpr_tenor"]) == ("2026-01-15", "2025-05-20", "1Y")
     assert (Decimal(out["lpr"]), out["spread_bp"], out["grade_adjust_bp"], Decimal(out["annual_rate"])) == \
         (Decimal("0.03"), 200, -20, Decimal("0.048"))
-    assert [t["code"] for t in out["terms"]] == ["LPR", "SPREAD", "GRADE_ADJUSTMENT", "ANNUAL_RATE"]
+    assert [t["code"] for t in out["terms"]] == ["LPR", "SPREAD", "GRADE_AA", "ANNUAL_RATE"]
+    assert out["terms"][2]["zh"] == "信用等级 AA 利率调整 -20 基点"
     assert out["terms"][-1]["zh"] == "执行年利率(年化)4.80%" and "+200 bp" in out["terms"][1]["en"]
     stranger = data.add_customer(engine)
     assert_problem(client.get(f"/v1/applications/{app.app_no}/price",

@@ -94,3 +94,17 @@ def test_a_table_given_as_data_prices_by_tenor_and_date():
     assert (priced.lpr, priced.lpr_date, priced.annual_rate) == (D("0.0285"), date(2026, 3, 20), D("0.046500"))
     with pytest.raises(ValueError, match="no 5Y LPR"):
         lpr_on(date(2026, 1, 1), "5Y", [(date(2025, 5, 20), {"1Y": D("0.03")})])
+
+
+def test_adjustments_from_the_pricing_rule_set_add_up_and_are_listed():
+    from domain.pricing import Adjustment, adjustments_of
+
+    found = adjustments_of({"adjustments": [{"code": "GRADE_AA", "bp": -20.0}, {"code": "CREDIT_VILLAGE", "bp": -20}]})
+    assert found == [Adjustment(code="GRADE_AA", bp=-20), Adjustment(code="CREDIT_VILLAGE", bp=-20)]
+    # DOMAIN.md's example: AA farmer in a credit village, credit loan: 3.00% + 200bp - 20bp - 20bp = 4.60%
+    priced = price(nongedai_default(), "credit", "AA", date(2025, 6, 1), adjustments=found)
+    assert (priced.grade_adjust_bp, priced.annual_rate, priced.adjustments) == (-40, D("0.046000"), found)
+    assert price(nongedai_default(), "credit", "AA", date(2025, 6, 1)).adjustments == [
+        Adjustment(code="GRADE_AA", bp=-20)]
+    with pytest.raises(ValueError, match="whole basis points"):
+        adjustments_of({"adjustments": [{"code": "X", "bp": 2.5}]})

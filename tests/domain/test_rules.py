@@ -14,6 +14,7 @@ from domain import rules
 APPROVAL, APPROVAL_TESTS = shipped("NONG_E_DAI", "approval")
 ACCEPTANCE, ACCEPTANCE_TESTS = shipped("NONG_E_DAI", "acceptance")
 DRAWDOWN, DRAWDOWN_TESTS = shipped("NONG_E_DAI", "drawdown")
+PRICING, PRICING_TESTS = shipped("NONG_E_DAI", "pricing")
 
 
 def node(content: dict, node_id: str) -> dict:
@@ -21,7 +22,8 @@ def node(content: dict, node_id: str) -> dict:
 
 
 @pytest.mark.parametrize(("content", "tests"), [(APPROVAL, APPROVAL_TESTS), (ACCEPTANCE, ACCEPTANCE_TESTS),
-                                               (DRAWDOWN, DRAWDOWN_TESTS)], ids=["approval", "acceptance", "drawdown"])
+                                               (DRAWDOWN, DRAWDOWN_TESTS), (PRICING, PRICING_TESTS)],
+                         ids=["approval", "acceptance", "drawdown", "pricing"])
 def test_shipped_rule_sets_pass_their_own_test_cases(content, tests):
     assert len(tests) >= 4
     rules.check(content, tests)

@@ -38,7 +38,7 @@ async def test_acceptance_and_approval_are_recorded_with_version_facts_and_trace
                                              id=row.workflow_id, task_queue=queue)
         await until_stage(handle, "awaiting_signatures")
         history = await handle.fetch_history()
-    accept, approve = decisions(engine, row.id)
+    accept, approve, _ = decisions(engine, row.id)  # and pricing, below
     assert (accept.scenario, accept.outcome, accept.reason_codes) == ("acceptance", "accept", [])
     assert (approve.scenario, approve.outcome, approve.reason_codes) == ("approval", "approve", ["AUTO_WITHIN_RULES"])
     for record in (accept, approve):
@@ -59,6 +59,9 @@ async def test_acceptance_and_approval_are_recorded_with_version_facts_and_trace
     with Session(engine) as s:  # the price breakdown the customer reads is the one the review computed
         shown = prices.price_of(s, Principal(kind="staff", id=1, role="ops"), row.app_no)
         assert shown.annual_rate == s.get(LoanApplication, row.id).annual_rate
+    priced = [d for d in decisions(engine, row.id) if d.scenario == "pricing"]
+    assert [(d.outcome, d.rule_set_version.split("@")[0]) for d in priced] == [("priced", "NONG_E_DAI/pricing")]
+    assert [t.code for t in shown.terms if t.bp is not None][1:] == priced[0].reason_codes
 
 
 def _product_with_raising_approval(engine, code: str) -> None:
