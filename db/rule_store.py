@@ -38,7 +38,8 @@ class InForce(BaseModel):
 
 
 def label(product_code: str, scenario: str, version: int | str) -> str:
-    return f"{product_code}/{scenario}@v{version}"
+    """`NONG_E_DAI/approval@v2`, or `...@shipped-<checksum>` for a default not installed in the database."""
+    return f"{product_code}/{scenario}@v{version}" if isinstance(version, int) else f"{product_code}/{scenario}@{version}"
 
 
 def shipped(product_code: str, scenario: str) -> tuple[dict[str, Any], list[rules.RuleTestCase]] | None:

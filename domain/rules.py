@@ -139,6 +139,11 @@ def _check_structure(content: dict[str, Any]) -> None:
     if len(kinds) != len(nodes) or kinds.count("inputNode") != 1 or "outputNode" not in kinds:
         raise RuleProblem("RULE_SET_INVALID", "a graph has exactly one inputNode and at least one outputNode",
                           "决策图须有且仅有一个输入节点,并至少有一个输出节点")
+    inputs = next(n for n in nodes if n.get("type") == "inputNode")
+    if not _schema_of(inputs):
+        # Without one a missing fact reads as null, and `amount > limit` on null quietly lets it through.
+        raise RuleProblem("RULE_SET_INVALID", "the inputNode needs a JSON schema naming the facts it requires",
+                          "输入节点须带 JSON Schema,列明必需的事实字段", node=str(inputs.get("id") or "?"))
     for node in nodes:
         node_id = str(node.get("id") or "?")
         if node.get("type") not in NODE_TYPES:
@@ -149,6 +154,16 @@ def _check_structure(content: dict[str, Any]) -> None:
             if problem:
                 raise RuleProblem("RULE_SET_INVALID", f"{where}: {problem['type']}: {problem['source']}",
                                   f"{where}:表达式有误", node=node_id)
+
+
+def _schema_of(node: dict[str, Any]) -> dict[str, Any] | None:
+    schema = (node.get("content") or {}).get("schema")
+    if isinstance(schema, str) and schema.strip():
+        try:
+            schema = json.loads(schema)
+        except ValueError:
+            return None
+    return schema if isinstance(schema, dict) and schema.get("required") else None
 
 
 def _expressions(node: dict[str, Any]) -> list[tuple[str, str, bool]]:

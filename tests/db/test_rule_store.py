@@ -30,8 +30,12 @@ def upload(s: Session, code: str, *, content=APPROVAL, by="staff:1", effective=d
 
 def test_without_a_rule_set_the_shipped_default_is_in_force(engine, product_code):
     with Session(engine) as s:
-        with pytest.raises(LookupError):
-            rule_store.in_force(s, product_code, "approval", date(2026, 6, 1))
+        # A product that ships no rule sets of its own decides by 农e贷's defaults (they read its terms).
+        found = rule_store.in_force(s, product_code, "approval", date(2026, 6, 1))
+        assert (found.rule_set_id, found.content) == (None, APPROVAL)
+        assert found.version == f"{product_code}/approval@shipped-{rules.checksum(APPROVAL)[:8]}"
+        with pytest.raises(LookupError):  # nothing ships for a scenario no step reads
+            rule_store.in_force(s, product_code, "admission", date(2026, 6, 1))
 
 
 def test_upload_numbers_versions_and_activation_needs_a_second_person(engine, product_code):
@@ -93,6 +97,6 @@ def test_install_shipped_adds_version_one_once(engine, product_code):
     with Session(engine) as s:
         assert rule_store.install_shipped(s, product_code, NOW) == []  # nothing shipped for this product
         added = rule_store.install_shipped(s, "NONG_E_DAI", NOW)
-        assert {r.scenario for r in added} <= {"acceptance", "approval"}
+        assert {r.scenario for r in added} <= set(rule_store.SCENARIOS_SHIPPED)
         assert rule_store.install_shipped(s, "NONG_E_DAI", NOW) == []
         s.rollback()

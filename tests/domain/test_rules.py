@@ -130,3 +130,13 @@ def test_one_compiled_graph_serves_many_activity_threads():
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(decide, range(400)))
+
+
+def test_an_input_node_without_a_schema_is_refused():
+    # zen would read a missing fact as null, and the shipped approval graph would then approve.
+    bare = copy.deepcopy(APPROVAL)
+    node(bare, "facts")["content"]["schema"] = ""
+    assert rules.evaluate(bare, {"amount": 1000}).result["decision"] == "approve"
+    with pytest.raises(rules.RuleProblem) as caught:
+        rules.check(bare, APPROVAL_TESTS)
+    assert (caught.value.code, caught.value.node) == ("RULE_SET_INVALID", "facts")
