@@ -9,10 +9,11 @@ from sqlmodel import Session
 from temporalio import activity
 
 from activities.clock import business_today, utcnow
+from activities.decisions import decide
 from adapters.rating.port import RatingService
 from adapters.sms.port import SmsGateway
 from adapters.sms.texts import render_sms
-from db import otp_codes
+from db import lpr_store, otp_codes
 from db.application_store import (
     apply_stage,
     count_other_open,
@@ -22,8 +23,8 @@ from db.application_store import (
 )
 from db.engine import session_scope
 from db.models import LoanApplication, RatingRecord
-from domain import approval, pricing
-from domain.acceptance import ApplicationFacts, check_acceptance
+from domain import acceptance, approval, pricing
+from domain.acceptance import ApplicationFacts
 from domain.identity import IdProblem, age_on, normalise_resident_id
 from domain.refusals import Refusal
 from domain.scorecard import RatingFacts
@@ -51,7 +52,9 @@ class ApplicationActivities:
 
     @activity.defn
     def accept(self, ref: ApplicationRef) -> AcceptanceResult:
-        """受理: identity, age window, region, product bounds, guarantors, no other open application."""
+        """受理: identity (here), then the product's acceptance rule set (age window, region, bounds, guarantors,
+        no other open application), recorded as a decision."""
+        today = business_today()
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             customer = get_customer(session, app.customer_id)
@@ -65,26 +68,42 @@ class ApplicationActivities:
                 guarantee_type=app.guarantee_type, borrower_id=app.customer_id, guarantor_ids=ref.guarantor_customer_ids,
                 birth_date=customer.birth_date, residence_region=customer.region_code,
                 other_open_applications=count_other_open(session, app))
-            refusals += check_acceptance(facts, ref.product, business_today())
-        return AcceptanceResult(accepted=not refusals, refusals=refusals)
+        inputs = acceptance.rule_facts(facts, ref.product, today)
+        decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
+                         scenario="acceptance", inputs=inputs, as_of=today, read=acceptance.outcome)
+        refusals += acceptance.refusals(decided.result, inputs)
+        return AcceptanceResult(accepted=not refusals, refusals=refusals, rule_set_version=decided.rule_set_version,
+                                decision_id=decided.decision_id)
 
     @activity.defn
     def review(self, ref: ApplicationRef) -> ReviewResult:
-        """审查: rating and limit through the rating adapter, price, and the automatic approval decision."""
+        """审查: rating and limit through the rating adapter, price, and the approval rule set's decision."""
         today = business_today()
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             customer = get_customer(session, app.customer_id)
+            customer_id, amount, guarantee_type = customer.id, app.amount, app.guarantee_type
+            customer_type = customer.customer_type
             facts = RatingFacts(age=age_on(customer.birth_date, today), customer_type=customer.customer_type,
                                 annual_income=customer.annual_income, total_assets=customer.total_assets,
                                 total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
                                 currently_overdue=customer.currently_overdue)
-            outcome = self._rating.rate(facts=facts, limit_coefficient=ref.product.limit_coefficient,
-                                        cap=ref.product.cap_for(app.guarantee_type))
-            decision = approval.decide(ref.product, app.amount, app.guarantee_type, outcome)
-            price = None if decision.decision == "reject" else pricing.price(ref.product, app.guarantee_type,
-                                                                              outcome.grade, today)
-            session.add(RatingRecord(customer_id=customer.id, application_id=app.id,
+            lpr_table = lpr_store.table(session)
+        outcome = self._rating.rate(facts=facts, limit_coefficient=ref.product.limit_coefficient,
+                                    cap=ref.product.cap_for(guarantee_type))
+        decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
+                         scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
+                         as_of=today, read=approval.outcome)
+        price = None
+        if decided.outcome != "reject":
+            priced = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
+                            scenario="pricing", as_of=today, read=pricing.outcome,
+                            inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type))
+            price = pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table,
+                                  pricing.adjustments_of(priced.result))
+        with session_scope(self._engine) as session:
+            app = get_application(session, ref.application_id)
+            session.add(RatingRecord(customer_id=customer_id, application_id=app.id,
                                      model_version=outcome.model_version, score=outcome.score, grade=outcome.grade,
                                      credit_limit=outcome.credit_limit, rated_at=utcnow(),
                                      reasons=[i.model_dump() for i in outcome.items] + outcome.prefilter_hits,
@@ -93,8 +112,9 @@ class ApplicationActivities:
             app.annual_rate = price.annual_rate if price else None
             session.add(app)
         return ReviewResult(model_version=outcome.model_version, score=outcome.score, grade=outcome.grade,
-                            credit_limit=outcome.credit_limit, decision=decision.decision,
-                            reason_codes=decision.reason_codes, price=price)
+                            credit_limit=outcome.credit_limit, decision=decided.outcome,
+                            reason_codes=decided.reason_codes, price=price,
+                            rule_set_version=decided.rule_set_version, decision_id=decided.decision_id)
 
     @activity.defn
     def record_decision(self, update: StageUpdate) -> None:

@@ -14,6 +14,7 @@ from temporalio import activity
 from activities.clock import business_today, utcnow
 from adapters.core_banking.port import CoreBanking
 from adapters.imaging.port import ImageStore
+from db import lpr_store
 from db.application_store import get_application, get_customer
 from db.document_store import documents_of, lender_branches
 from db.engine import session_scope
@@ -122,7 +123,7 @@ class ContractActivities:
         if request.price is not None:
             lpr_date, lpr, tenor = request.price.lpr_date, request.price.lpr, request.price.lpr_tenor
         else:
-            lpr_date, lpr = pricing.lpr_on(business_today(), "1Y")
+            lpr_date, lpr = pricing.lpr_on(business_today(), "1Y", lpr_store.table(session))
             tenor = "1Y"
         contract_no = _contract_no(app.app_no, request.revision)
         today = business_today()

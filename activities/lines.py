@@ -7,12 +7,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clock import business_today, utcnow
+from activities.decisions import decide
 from adapters.core_banking.port import CoreBanking
+from db import lpr_store
 from db.application_store import get_application, get_customer
 from db.engine import session_scope
 from db.line_store import get_line, line_for_application, note_by_no, signed_line_expiry
 from db.models import CreditLine, LoanNote, ScheduleInstallment
-from domain import pricing
+from domain import drawdown, pricing
 from domain.schedule import add_months, build_schedule
 from domain.servicing import penalty_rate_for
 from workflows.messages import (
@@ -79,15 +81,34 @@ class CreditLineActivities:
             line = get_line(session, request.line_id)
             if line.status != "active":
                 raise _refuse("LINE_NOT_ACTIVE", f"credit line is {line.status}")
-            if customer.blacklisted or customer.currently_overdue:
-                raise _refuse("CUSTOMER_RISK", "customer is blacklisted or overdue")
             app = get_application(session, line.application_id)
             grade = app.grade or "B"
             customer_no = customer.customer_no
+            lpr_table = lpr_store.table(session)
+            price_facts = pricing.rule_facts(request.product, app.guarantee_type, grade, customer.customer_type)
+            facts = drawdown.rule_facts(blacklisted=customer.blacklisted, currently_overdue=customer.currently_overdue,
+                                        amount=request.amount, term_months=request.term_months,
+                                        repayment_method=request.repayment_method, payment_mode=request.payment_mode,
+                                        grade=grade)
+        try:
+            decided = decide(self._engine, application_id=app.id, product_code=request.product.code,
+                             scenario="drawdown", inputs=facts, as_of=today, read=drawdown.outcome)
+            if decided.outcome == "allow":
+                priced = decide(self._engine, application_id=app.id, product_code=request.product.code,
+                                scenario="pricing", inputs=price_facts, as_of=today, read=pricing.outcome)
+        except ApplicationError as err:
+            if err.type != "RuleEvaluationFailed":
+                raise
+            # Recorded as an error decision; the drawdown ends refused instead of failing its workflow.
+            raise _refuse("RULE_EVALUATION_FAILED", str(err)) from err
+        if decided.outcome != "allow":
+            raise _refuse(decided.reason_codes[0], f"refused by {decided.rule_set_version}: "
+                          f"{', '.join(decided.reason_codes)}")
         account = self._cb.open_deposit_account(customer_no=customer_no)
         payee_account = (self._cb.open_counterparty_account(counterparty_ref=request.payee_ref)
                          if request.payment_mode == "entrusted" and request.payee_ref else None)
-        rate = pricing.price(request.product, app.guarantee_type, grade, today).annual_rate
+        rate = pricing.price(request.product, app.guarantee_type, grade, today, lpr_table,
+                             pricing.adjustments_of(priced.result)).annual_rate
         schedule = build_schedule(request.amount, rate, request.term_months, request.repayment_method, today)
         with session_scope(self._engine) as session:
             customer = get_customer(session, request.customer_id)

@@ -124,3 +124,6 @@ ApproverUser = Annotated[Principal, Depends(require_role(APPROVER))]
 StaffMember = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
 CustomerAdmin = Annotated[Principal, Depends(require_role(CUSTOMER_MANAGER, ADMIN))]
 OpsUser = Annotated[Principal, Depends(require_role(OPS, ADMIN))]
+# Rules management: ops or an administrator upload (maker); only another administrator activates (checker).
+RulesMaker = Annotated[Principal, Depends(require_role(OPS, ADMIN))]
+RulesChecker = Annotated[Principal, Depends(require_role(ADMIN))]

@@ -400,3 +400,93 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None
     response: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = timestamp()
+
+
+# ---- Rules management (issue 3): rule sets as versioned data and every decision they made ----------------------
+
+
+class RuleSet(SQLModel, table=True):
+    """One version of a product's rule set for one scenario: a JDM decision model and its shipped test cases.
+
+    draft (uploaded and validated) -> active (a second staff member activated it) -> rolled_back (a rollback
+    to an earlier version set it aside). The version in force on a date is the highest active one whose
+    `effective_from` has come.
+    """
+
+    __tablename__ = "rule_set"
+    __table_args__ = (UniqueConstraint("product_code", "scenario", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_code: str = Field(max_length=32, index=True)
+    scenario: str = Field(max_length=16, description="admission | acceptance | approval | drawdown | pricing")
+    version: int
+    status: str = Field(default="draft", max_length=16, description="draft | active | rolled_back")
+    effective_from: date
+    content: dict = json_field()
+    tests: list = json_field(list)
+    checksum: str = Field(max_length=64, description="SHA-256 of the canonical JDM content")
+    note: str = Field(default="", max_length=200)
+    created_by: str = Field(max_length=64, description="staff:<id>, or system for the shipped defaults")
+    created_at: datetime = timestamp()
+    activated_by: str | None = Field(default=None, max_length=64)
+    activated_at: datetime | None = timestamp(default=None, nullable=True)
+    rolled_back_by: str | None = Field(default=None, max_length=64)
+    rolled_back_at: datetime | None = timestamp(default=None, nullable=True)
+
+
+class DecisionRecord(SQLModel, table=True):
+    """One evaluation of a rule set: which version, the facts it read, what it decided and the engine's trace."""
+
+    __tablename__ = "decision_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int | None = Field(default=None, foreign_key="loan_application.id", index=True)
+    product_code: str = Field(max_length=32)
+    scenario: str = Field(max_length=16, index=True)
+    rule_set_id: int | None = Field(default=None, foreign_key="rule_set.id")
+    rule_set_version: str = Field(max_length=64, description="<product>/<scenario>@v<n>")
+    outcome: str = Field(max_length=16, description="approve | manual_review | reject | accept | error")
+    reason_codes: list = json_field(list)
+    inputs: dict = json_field()
+    result: dict = json_field()
+    trace: list = json_field(list)
+    error: str | None = Field(default=None, max_length=500)
+    error_node: str | None = Field(default=None, max_length=64)
+    decided_at: datetime = timestamp()
+
+
+class LprRate(SQLModel, table=True):
+    """The loan prime rate as published, one row per tenor and effective date (the pricing table of issue 3)."""
+
+    __tablename__ = "lpr_rate"
+    __table_args__ = (UniqueConstraint("tenor", "effective_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenor: str = Field(max_length=4, description="1Y | 5Y")
+    effective_from: date
+    rate: Decimal = Field(sa_type=RateType, description="a fraction: 0.0300 is 3.00 %")
+    created_by: str = Field(max_length=64)
+    created_at: datetime = timestamp()
+
+
+class ProductVersion(SQLModel, table=True):
+    """Every version of a product's terms as staff defined it: draft -> active (a second person) -> superseded.
+
+    Activating a version copies it into `product`, which new applications read; an application keeps the
+    version it started with (`loan_application.product_version`, and the terms in its workflow input).
+    """
+
+    __tablename__ = "product_version"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, index=True)
+    version: int
+    name: str = Field(max_length=64)
+    terms: dict = json_field()
+    status: str = Field(default="draft", max_length=16, description="draft | active | superseded")
+    note: str = Field(default="", max_length=200)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = timestamp()
+    activated_by: str | None = Field(default=None, max_length=64)
+    activated_at: datetime | None = timestamp(default=None, nullable=True)

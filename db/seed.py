@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from db import lpr_store, rule_store
 from db.engine import session_scope
 from db.models import Branch, Customer, Product, StaffUser
 from domain.products import nongedai_default
@@ -104,7 +105,7 @@ def demo_customer_specs() -> list[CustomerSpec]:
 
 def seed_demo(engine: Engine, *, now: datetime) -> dict[str, int]:
     """Insert whatever demo rows are missing; existing rows are left as they are. Returns rows added per kind."""
-    added = {"product": 0, "branch": 0, "staff": 0, "customer": 0}
+    added = {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0, "customer": 0}
     hasher = PasswordHasher()
     terms = nongedai_default()
     with session_scope(engine) as session:
@@ -117,6 +118,8 @@ def seed_demo(engine: Engine, *, now: datetime) -> dict[str, int]:
             # A newer default in code replaces an older seeded one; same-version edits made by staff stay.
             product.version, product.name, product.terms = terms.version, terms.name, terms.model_dump(mode="json")
             session.add(product)
+        added["rule_set"] = len(rule_store.install_shipped(session, terms.code, now))
+        added["lpr_rate"] = lpr_store.install_defaults(session, now)
         for b in demo_branch_specs():
             if session.get(Branch, b.code) is None:
                 session.add(Branch(code=b.code, name=b.name, region_code=b.region_code, parent_code=b.parent_code))

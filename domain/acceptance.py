@@ -1,16 +1,25 @@
-"""Acceptance (受理): can this application be taken in at all? Pure checks over facts the caller gathers."""
+"""Acceptance (受理): can this application be taken in at all?
+
+The conditions themselves are the product's acceptance rule set (a JDM decision model, by default
+`rules/NONG_E_DAI/acceptance.json`). This module turns what the caller gathered into the facts that
+rule set reads, and its refusal codes back into Chinese and English text with the product's figures.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
+from domain import rules
 from domain.identity import age_on
 from domain.money import is_whole_fen
 from domain.products import ProductTerms
 from domain.refusals import Refusal
+
+_HUGE = Decimal(10) ** 15
 
 
 class ApplicationFacts(BaseModel):
@@ -25,53 +34,73 @@ class ApplicationFacts(BaseModel):
     other_open_applications: int = 0
 
 
-def check_acceptance(facts: ApplicationFacts, product: ProductTerms, as_of: date) -> list[Refusal]:
-    """Every refusal that applies (not just the first), so the customer can fix them in one go."""
-    out: list[Refusal] = []
-    age = age_on(facts.birth_date, as_of)
-    ceiling = min(product.max_amount, product.cap_for(facts.guarantee_type))
-    if facts.birth_date > as_of:
-        out.append(Refusal(code="BIRTH_DATE_FUTURE", zh="出生日期晚于今天", en="birth date is in the future"))
-    elif not product.min_age <= age <= product.max_age:
-        out.append(Refusal(code="AGE_OUT_OF_RANGE", zh=f"年龄须在{product.min_age}至{product.max_age}周岁之间",
-                           en=f"age must be {product.min_age}-{product.max_age}"))
-    if not any(facts.residence_region.startswith(p) for p in product.region_prefixes):
-        out.append(Refusal(code="OUTSIDE_REGION", zh="不在本社服务区域内", en="residence is outside the cooperative's region"))
-    if not is_whole_fen(facts.amount) or facts.amount <= 0:
-        out.append(Refusal(code="AMOUNT_INVALID", zh="金额须为正数且精确到分", en="amount must be positive, in whole fen",
-                           field="amount"))
-    elif not product.min_amount <= facts.amount <= ceiling:
-        out.append(Refusal(code="AMOUNT_OUT_OF_RANGE",
-                           zh=f"申请金额须在{product.min_amount}至{ceiling}元之间",
-                           en="amount is outside the product's bounds", field="amount"))
-    if not product.min_term_months <= facts.term_months <= product.max_term_months:
-        out.append(Refusal(code="TERM_OUT_OF_RANGE",
-                           zh=f"期限须在{product.min_term_months}至{product.max_term_months}个月之间",
-                           en="term is outside the product's bounds", field="term_months"))
-    if facts.repayment_method not in product.repayment_methods:
-        out.append(Refusal(code="REPAYMENT_METHOD", zh="本产品不支持该还款方式", en="repayment method not offered",
-                           field="repayment_method"))
-    elif facts.repayment_method == "bullet" and facts.term_months > product.bullet_max_months:
-        out.append(Refusal(code="BULLET_TOO_LONG", zh="利随本清贷款期限不得超过一年", en="bullet loans are at most 1 year",
-                           field="term_months"))
-    out.extend(_guarantee_refusals(facts, product))
-    if facts.other_open_applications:
-        out.append(Refusal(code="OPEN_APPLICATION_EXISTS", zh="您已有一笔在办的贷款申请", en="another application is open"))
-    return out
-
-
-def _guarantee_refusals(facts: ApplicationFacts, product: ProductTerms) -> list[Refusal]:
-    if facts.guarantee_type not in product.guarantee_types:
-        return [Refusal(code="GUARANTEE_TYPE", zh="本产品不支持该担保方式", en="guarantee type not offered",
-                        field="guarantee_type")]
+def rule_facts(facts: ApplicationFacts, product: ProductTerms, as_of: date) -> dict[str, Any]:
+    """What the acceptance rule set reads: no names, no ID numbers, only what the conditions need."""
     n = len(facts.guarantor_ids)
-    if facts.guarantee_type == "credit" and n:
-        return [Refusal(code="GUARANTORS_ON_CREDIT", zh="信用贷款无需保证人", en="credit loans take no guarantors",
-                        field="guarantors")]
-    if facts.guarantee_type == "guaranteed" and not 1 <= n <= product.max_guarantors:
-        return [Refusal(code="GUARANTOR_COUNT", zh=f"保证贷款需1至{product.max_guarantors}名保证人",
-                        en=f"guaranteed loans need 1-{product.max_guarantors} guarantors", field="guarantors")]
-    if facts.borrower_id in facts.guarantor_ids or len(set(facts.guarantor_ids)) != n:
-        return [Refusal(code="GUARANTOR_DUPLICATE", zh="保证人不能是借款人本人,也不能重复",
-                        en="a guarantor cannot be the borrower or appear twice", field="guarantors")]
-    return []
+    whole = is_whole_fen(facts.amount)
+    # An amount finer than a fen is refused anyway: the rules see it cut to the fen. Beyond 10^15 (the
+    # engine's decimals hold 28 digits) they see 10^15, which is out of every product's bounds just the same.
+    amount = max(min(facts.amount if whole else facts.amount.quantize(Decimal("0.01")), _HUGE), -_HUGE)
+    return {
+        "amount": amount,
+        "amount_whole_fen": whole,
+        "term_months": facts.term_months, "repayment_method": facts.repayment_method,
+        "guarantee_type": facts.guarantee_type, "guarantor_count": n,
+        "guarantors_distinct": facts.borrower_id not in facts.guarantor_ids and len(set(facts.guarantor_ids)) == n,
+        "age": max(age_on(facts.birth_date, as_of), 0) if facts.birth_date <= as_of else 0,
+        "birth_in_future": facts.birth_date > as_of,
+        "residence_region": facts.residence_region,
+        "other_open_applications": facts.other_open_applications,
+        "product": {
+            "min_amount": product.min_amount,
+            "amount_ceiling": min(product.max_amount, product.cap_for(facts.guarantee_type)),
+            "min_term_months": product.min_term_months, "max_term_months": product.max_term_months,
+            "repayment_methods": list(product.repayment_methods), "bullet_max_months": product.bullet_max_months,
+            "guarantee_types": list(product.guarantee_types), "max_guarantors": product.max_guarantors,
+            "min_age": product.min_age, "max_age": product.max_age,
+            "region_prefixes": list(product.region_prefixes),
+        },
+    }
+
+
+def refusals(result: dict[str, Any], facts: dict[str, Any]) -> list[Refusal]:
+    """The rule set's refusals, in its order, with text; `facts` are the ones it was given."""
+    return [refusal(r["code"], facts, r.get("field")) for r in result.get("refusals", [])]
+
+
+def refusal(code: str, facts: dict[str, Any], field: str | None = None) -> Refusal:
+    p = facts.get("product", {})
+    texts: dict[str, tuple[str, str]] = {
+        "BIRTH_DATE_FUTURE": ("出生日期晚于今天", "birth date is in the future"),
+        "AGE_OUT_OF_RANGE": (f"年龄须在{p.get('min_age')}至{p.get('max_age')}周岁之间",
+                             f"age must be {p.get('min_age')}-{p.get('max_age')}"),
+        "OUTSIDE_REGION": ("不在本社服务区域内", "residence is outside the cooperative's region"),
+        "AMOUNT_INVALID": ("金额须为正数且精确到分", "amount must be positive, in whole fen"),
+        "AMOUNT_OUT_OF_RANGE": (f"申请金额须在{p.get('min_amount')}至{p.get('amount_ceiling')}元之间",
+                                "amount is outside the product's bounds"),
+        "TERM_OUT_OF_RANGE": (f"期限须在{p.get('min_term_months')}至{p.get('max_term_months')}个月之间",
+                              "term is outside the product's bounds"),
+        "REPAYMENT_METHOD": ("本产品不支持该还款方式", "repayment method not offered"),
+        "BULLET_TOO_LONG": ("利随本清贷款期限不得超过一年", "bullet loans are at most 1 year"),
+        "GUARANTEE_TYPE": ("本产品不支持该担保方式", "guarantee type not offered"),
+        "GUARANTORS_ON_CREDIT": ("信用贷款无需保证人", "credit loans take no guarantors"),
+        "GUARANTOR_COUNT": (f"保证贷款需1至{p.get('max_guarantors')}名保证人",
+                            f"guaranteed loans need 1-{p.get('max_guarantors')} guarantors"),
+        "GUARANTOR_DUPLICATE": ("保证人不能是借款人本人,也不能重复", "a guarantor cannot be the borrower or appear twice"),
+        "OPEN_APPLICATION_EXISTS": ("您已有一笔在办的贷款申请", "another application is open"),
+    }
+    zh, en = texts.get(code, ("不符合受理规则", f"refused by the acceptance rules ({code})"))
+    return Refusal(code=code, zh=zh, en=en, field=field)
+
+
+def outcome(result: dict[str, Any]) -> tuple[str, list[str]]:
+    """(accept | reject, reason codes) from the rule set's result."""
+    codes = [str(r["code"]) for r in result["refusals"]]
+    return ("reject" if codes else "accept"), codes
+
+
+def check_acceptance(facts: ApplicationFacts, product: ProductTerms, as_of: date, *,
+                     rule_set: dict[str, Any]) -> list[Refusal]:
+    """Every refusal that applies (not just the first), so the customer can fix them in one go."""
+    inputs = rule_facts(facts, product, as_of)
+    return refusals(rules.evaluate(rule_set, inputs).result, inputs)

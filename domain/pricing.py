@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.products import ProductTerms
 
-# (effective from, tenor) -> rate. DOMAIN.md: 1Y 3.00%, 5Y 3.50% since 2025-05-20.
-LPR_TABLE: list[tuple[date, dict[str, Decimal]]] = [
+# The LPR as published: (effective from, {tenor: rate}), oldest first. The live table is data (`lpr_rate`,
+# kept by staff through the API); this is what the seed installs and what applies while that table is empty.
+# DOMAIN.md: 1Y 3.00%, 5Y 3.50% since 2025-05-20.
+LprTable = list[tuple[date, dict[str, Decimal]]]
+LPR_TABLE: LprTable = [
     (date(2024, 10, 21), {"1Y": Decimal("0.0310"), "5Y": Decimal("0.0360")}),
     (date(2025, 5, 20), {"1Y": Decimal("0.0300"), "5Y": Decimal("0.0350")}),
 ]
 BP = Decimal("0.0001")
+
+
+class Adjustment(BaseModel):
+    """One term added to the spread, in basis points: by credit grade, customer type, stars, policy tags."""
+
+    code: str
+    bp: int
 
 
 class PriceBreakdown(BaseModel):
@@ -22,22 +33,51 @@ class PriceBreakdown(BaseModel):
     lpr_tenor: str
     lpr_date: date
     spread_bp: int
-    grade_adjust_bp: int
+    grade_adjust_bp: int = Field(description="every adjustment together (the grade's alone by default)")
     annual_rate: Decimal
+    adjustments: list[Adjustment] = []
 
 
-def lpr_on(as_of: date, tenor: str) -> tuple[date, Decimal]:
-    effective = [(d, rates) for d, rates in LPR_TABLE if d <= as_of]
+def lpr_on(as_of: date, tenor: str, table: LprTable | None = None) -> tuple[date, Decimal]:
+    """The tenor's rate in force on `as_of`: the latest published on or before it."""
+    effective = sorted((d, rates[tenor]) for d, rates in (LPR_TABLE if table is None else table)
+                       if d <= as_of and tenor in rates)
     if not effective:
-        raise ValueError(f"no LPR published on or before {as_of}")
-    day, rates = effective[-1]
-    return day, rates[tenor]
+        raise ValueError(f"no {tenor} LPR published on or before {as_of}")
+    return effective[-1]
 
 
-def price(product: ProductTerms, guarantee_type: str, grade: str, as_of: date) -> PriceBreakdown:
-    day, lpr = lpr_on(as_of, product.lpr_tenor)
+def price(product: ProductTerms, guarantee_type: str, grade: str, as_of: date,
+          lpr_table: LprTable | None = None, adjustments: list[Adjustment] | None = None) -> PriceBreakdown:
+    """LPR + spread + adjustments, clamped to floor and cap. `adjustments` come from the product's pricing
+    rule set; without them, the product's grade adjustment alone."""
+    day, lpr = lpr_on(as_of, product.lpr_tenor, lpr_table)
     spread = product.spread_bp[guarantee_type]
-    adjust = product.grade_adjust_bp.get(grade, 0)
+    if adjustments is None:
+        adjustments = [Adjustment(code=f"GRADE_{grade}", bp=product.grade_adjust_bp.get(grade, 0))]
+    adjust = sum(a.bp for a in adjustments)
     rate = min(max(lpr + (spread + adjust) * BP, product.floor_rate), product.cap_rate)
     return PriceBreakdown(lpr=lpr, lpr_tenor=product.lpr_tenor, lpr_date=day, spread_bp=spread,
-                          grade_adjust_bp=adjust, annual_rate=rate.quantize(Decimal("0.000001")))
+                          grade_adjust_bp=adjust, annual_rate=rate.quantize(Decimal("0.000001")),
+                          adjustments=adjustments)
+
+
+def rule_facts(product: ProductTerms, guarantee_type: str, grade: str, customer_type: str) -> dict[str, Any]:
+    """What the pricing rule set reads: no personal data."""
+    return {"grade": grade, "guarantee_type": guarantee_type, "customer_type": customer_type,
+            "product": {"grade_adjust_bp": dict(product.grade_adjust_bp)}}
+
+
+def adjustments_of(result: dict[str, Any]) -> list[Adjustment]:
+    out = []
+    for item in result["adjustments"]:
+        bp = Decimal(str(item["bp"]))
+        if bp != bp.to_integral_value():
+            raise ValueError(f"adjustment {item.get('code')} is {bp} bp: whole basis points only")
+        out.append(Adjustment(code=str(item["code"]), bp=int(bp)))
+    return out
+
+
+def outcome(result: dict[str, Any]) -> tuple[str, list[str]]:
+    """(priced, the adjustments' codes) from the rule set's result."""
+    return "priced", [a.code for a in adjustments_of(result)]

@@ -64,6 +64,13 @@ MAX_ESCALATIONS = 2
 CANCEL_ROLES = ("customer_manager", "approver", "admin")
 
 
+def _rules_of(result: AcceptanceResult | ReviewResult) -> dict:
+    """The rule-set version and decision record behind a result, for the loan's history (none in old histories)."""
+    if result.rule_set_version is None:
+        return {}
+    return {"rule_set_version": result.rule_set_version, "decision_id": result.decision_id}
+
+
 class _Stopped(Exception):
     """The customer withdrew or staff cancelled while the workflow was waiting."""
 
@@ -134,7 +141,8 @@ class LoanApplicationWorkflow:
             **policies.DB_WRITE.kwargs())
         if not acceptance.accepted:
             return await self._end("rejected", "rejected", [r.code for r in acceptance.refusals], "rejected",
-                                   detail={"refusals": [r.model_dump() for r in acceptance.refusals]})
+                                   detail={"refusals": [r.model_dump() for r in acceptance.refusals],
+                                           **_rules_of(acceptance)})
         for slot, guarantor_id in enumerate(inp.guarantor_customer_ids, start=1):
             await self._invite_guarantor(slot, 1, guarantor_id)
 
@@ -228,13 +236,14 @@ class LoanApplicationWorkflow:
             self._state.annual_rate = review.price.annual_rate if review.price else None
             self._price = review.price
             if review.decision == "reject":
-                await self._end("rejected", "rejected", review.reason_codes, "rejected")
+                await self._end("rejected", "rejected", review.reason_codes, "rejected", detail=_rules_of(review))
                 return None
             if inp.guarantor_customer_ids and not await self._gather_guarantors():
                 return None
             if review.decision == "approve":
                 amount = inp.amount
-                await self._record_decision("approved", "approved", review.reason_codes, amount, actor="rules")
+                await self._record_decision("approved", "approved", review.reason_codes, amount, actor="rules",
+                                            extra=_rules_of(review))
             else:
                 decision = await self._human_approval(review)
                 if decision is None:
@@ -267,7 +276,8 @@ class LoanApplicationWorkflow:
             self._state.assignee = f"approver@{branches[min(level, len(branches) - 1)]}"
             self._state.sla_due_at = workflow.now() + timedelta(hours=self._in.product.approval_sla_hours)
             await self._stage("awaiting_approval", reasons=review.reason_codes,
-                              detail={"escalation_level": level, "score": review.score, "grade": review.grade})
+                              detail={"escalation_level": level, "score": review.score, "grade": review.grade,
+                                      **_rules_of(review)})
             if await self._wait(lambda: self._decision is not None, hours=self._in.product.approval_sla_hours):
                 decision = self._decision
                 self._state.assignee, self._state.sla_due_at = None, None
@@ -358,8 +368,8 @@ class LoanApplicationWorkflow:
                           actor, detail or {})
 
     async def _record_decision(self, stage: str, status: str, reasons: list[str], amount: Decimal, *,
-                               actor: str) -> None:
-        detail = {"approved_amount": str(amount)}
+                               actor: str, extra: dict | None = None) -> None:
+        detail = {"approved_amount": str(amount), **(extra or {})}
         if self._decision is not None:
             detail.update(approver_id=self._decision.approver_id, comment=self._decision.comment)
         await self._write(ApplicationActivities.record_decision, stage, status, reasons, actor, detail)

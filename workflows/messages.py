@@ -301,6 +301,8 @@ class ApplicationRef(BaseModel):
 class AcceptanceResult(BaseModel):
     accepted: bool
     refusals: list[Refusal] = []
+    rule_set_version: str | None = Field(default=None, description="the acceptance rule set that decided")
+    decision_id: int | None = Field(default=None, description="decision_record.id: facts and trace")
 
 
 class ReviewResult(BaseModel):
@@ -311,6 +313,8 @@ class ReviewResult(BaseModel):
     decision: Literal["approve", "manual_review", "reject"]
     reason_codes: list[str]
     price: PriceBreakdown | None = None
+    rule_set_version: str | None = Field(default=None, description="the approval rule set that decided")
+    decision_id: int | None = Field(default=None, description="decision_record.id: facts and trace")
 
 
 class SmsRequest(BaseModel):

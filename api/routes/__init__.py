@@ -13,8 +13,12 @@ from api.routes import (
     guarantees,
     health,
     loans,
+    lpr,
     ops,
+    products,
+    rules,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
-           documents.router, ca.router, credit_lines.router, loans.router, ops.router]
+           documents.router, ca.router, credit_lines.router, loans.router, ops.router,
+           rules.router, lpr.router, lpr.price_router, products.router]

@@ -7,11 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from domain.acceptance import ApplicationFacts, check_acceptance
+from db.rule_store import shipped
+from domain import acceptance
+from domain.acceptance import ApplicationFacts
 from domain.products import ProductTerms, nongedai_default
 
 AS_OF = date(2025, 6, 1)
 PRODUCT = nongedai_default()
+RULE_SET, _ = shipped("NONG_E_DAI", "acceptance")
+
+
+def check_acceptance(f: ApplicationFacts, product: ProductTerms, as_of: date):
+    """The shipped acceptance rule set, as the accept activity runs it."""
+    return acceptance.check_acceptance(f, product, as_of, rule_set=RULE_SET)
 
 
 def facts(**overrides) -> ApplicationFacts:

@@ -6,12 +6,19 @@ from decimal import Decimal
 
 import pytest
 
-from domain.approval import decide
+from db.rule_store import shipped
+from domain import approval
 from domain.products import ProductTerms, nongedai_default
 from domain.scorecard import RatingOutcome
 
 D = Decimal
 PRODUCT = nongedai_default()  # auto-approve up to 100,000 for AAA/AA/A
+RULE_SET, _ = shipped("NONG_E_DAI", "approval")
+
+
+def decide(product: ProductTerms, amount: Decimal, guarantee_type: str, rating: RatingOutcome):
+    """The shipped approval rule set, as the review activity runs it."""
+    return approval.decide(product, amount, guarantee_type, rating, rule_set=RULE_SET)
 
 
 def rating(grade: str, limit: str, hits: list[str] | None = None, score: int = 85) -> RatingOutcome:

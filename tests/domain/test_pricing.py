@@ -27,7 +27,7 @@ def test_lpr_on(day, tenor, effective, rate):
 
 
 def test_no_lpr_before_the_first_entry():
-    with pytest.raises(ValueError, match="no LPR"):
+    with pytest.raises(ValueError, match="no 1Y LPR"):
         lpr_on(date(2024, 10, 20), "1Y")
     with pytest.raises(ValueError):
         price(nongedai_default(), "credit", "AA", date(2020, 1, 1))
@@ -82,3 +82,29 @@ def test_custom_spreads_and_adjustments():
                            grade_adjust_bp={"AAA": -45, "AA": -15, "A": 5, "B": 60})
     assert price(product, "credit", "AAA", date(2025, 6, 1)).annual_rate == D("0.0530")     # 3.00 + 2.75 - 0.45
     assert price(product, "guaranteed", "A", date(2025, 6, 1)).annual_rate == D("0.0430")   # 3.00 + 1.25 + 0.05
+
+
+def test_a_table_given_as_data_prices_by_tenor_and_date():
+    table = [(date(2025, 5, 20), {"1Y": D("0.0300"), "5Y": D("0.0350")}),
+             (date(2026, 3, 20), {"1Y": D("0.0285")})]  # only the 1-year rate moved that month
+    assert lpr_on(date(2026, 3, 20), "1Y", table) == (date(2026, 3, 20), D("0.0285"))
+    assert lpr_on(date(2026, 3, 20), "5Y", table) == (date(2025, 5, 20), D("0.0350"))
+    assert lpr_on(date(2026, 3, 19), "1Y", table) == (date(2025, 5, 20), D("0.0300"))
+    priced = price(nongedai_default(), "credit", "AA", date(2026, 4, 1), table)
+    assert (priced.lpr, priced.lpr_date, priced.annual_rate) == (D("0.0285"), date(2026, 3, 20), D("0.046500"))
+    with pytest.raises(ValueError, match="no 5Y LPR"):
+        lpr_on(date(2026, 1, 1), "5Y", [(date(2025, 5, 20), {"1Y": D("0.03")})])
+
+
+def test_adjustments_from_the_pricing_rule_set_add_up_and_are_listed():
+    from domain.pricing import Adjustment, adjustments_of
+
+    found = adjustments_of({"adjustments": [{"code": "GRADE_AA", "bp": -20.0}, {"code": "CREDIT_VILLAGE", "bp": -20}]})
+    assert found == [Adjustment(code="GRADE_AA", bp=-20), Adjustment(code="CREDIT_VILLAGE", bp=-20)]
+    # DOMAIN.md's example: AA farmer in a credit village, credit loan: 3.00% + 200bp - 20bp - 20bp = 4.60%
+    priced = price(nongedai_default(), "credit", "AA", date(2025, 6, 1), adjustments=found)
+    assert (priced.grade_adjust_bp, priced.annual_rate, priced.adjustments) == (-40, D("0.046000"), found)
+    assert price(nongedai_default(), "credit", "AA", date(2025, 6, 1)).adjustments == [
+        Adjustment(code="GRADE_AA", bp=-20)]
+    with pytest.raises(ValueError, match="whole basis points"):
+        adjustments_of({"adjustments": [{"code": "X", "bp": 2.5}]})

@@ -15,6 +15,7 @@ from stdnum.cn import ric
 from cli.migrate import upgrade
 from db.engine import make_engine
 from db.models import Branch, Customer, Product, StaffUser
+from db.rule_store import shipped
 from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs, resident_id, seed_demo
 from domain.approval import decide
 from domain.identity import age_on, normalise_mobile, normalise_resident_id
@@ -45,7 +46,8 @@ def _decision(c, amount: str) -> str:
                         total_assets=c.total_assets, total_liabilities=c.total_liabilities,
                         blacklisted=c.blacklisted)
     rating = rate(facts, product.limit_coefficient, product.credit_cap)
-    return decide(product, Decimal(amount), "credit", rating).decision
+    rule_set, _ = shipped("NONG_E_DAI", "approval")
+    return decide(product, Decimal(amount), "credit", rating, rule_set=rule_set).decision
 
 
 def test_demo_customers_cover_each_outcome_of_a_50000_credit_loan() -> None:
@@ -69,9 +71,11 @@ def _counts(engine) -> dict[str, int]:
 
 
 def test_seed_is_idempotent(sqlite_engine) -> None:
-    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "branch": 2, "staff": 5, "customer": 5}
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 4, "lpr_rate": 4, "branch": 2, "staff": 5,
+                                                 "customer": 5}
     first = _counts(sqlite_engine)
-    assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "branch": 0, "staff": 0, "customer": 0}
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0,
+                                                 "customer": 0}
     assert _counts(sqlite_engine) == first == {"Product": 1, "Branch": 2, "StaffUser": 5, "Customer": 5}
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:55:19.023924
+Create Date: 2026-11-29 22:33:29.141857
 
 """
 from typing import Sequence, Union
@@ -190,6 +190,16 @@ def upgrade() -> None:
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256')
     )
+    op.create_table('lpr_rate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenor', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('rate', db.types.RateType(precision=9, scale=6), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenor', 'effective_from')
+    )
     op.create_table('product',
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -198,6 +208,47 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
+    op.create_table('product_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('activated_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('activated_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code', 'version')
+    )
+    with op.batch_alter_table('product_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_product_version_code'), ['code'], unique=False)
+
+    op.create_table('rule_set',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('scenario', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('tests', sa.JSON(), nullable=False),
+    sa.Column('checksum', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('activated_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('activated_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('rolled_back_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('rolled_back_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('product_code', 'scenario', 'version')
+    )
+    with op.batch_alter_table('rule_set', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rule_set_product_code'), ['product_code'], unique=False)
+
     op.create_table('sms_fault',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('operation', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -392,6 +443,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('credit_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_credit_line_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('decision_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=True),
+    sa.Column('product_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('scenario', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('rule_set_id', sa.Integer(), nullable=True),
+    sa.Column('rule_set_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('reason_codes', sa.JSON(), nullable=False),
+    sa.Column('inputs', sa.JSON(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('trace', sa.JSON(), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('error_node', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('decided_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),
+    sa.ForeignKeyConstraint(['rule_set_id'], ['rule_set.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('decision_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_decision_record_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_decision_record_scenario'), ['scenario'], unique=False)
 
     op.create_table('document',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -624,6 +698,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_document_application_id'))
 
     op.drop_table('document')
+    with op.batch_alter_table('decision_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_decision_record_scenario'))
+        batch_op.drop_index(batch_op.f('ix_decision_record_application_id'))
+
+    op.drop_table('decision_record')
     with op.batch_alter_table('credit_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_credit_line_customer_id'))
 
@@ -662,7 +741,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sms_fault_operation'))
 
     op.drop_table('sms_fault')
+    with op.batch_alter_table('rule_set', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rule_set_product_code'))
+
+    op.drop_table('rule_set')
+    with op.batch_alter_table('product_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_product_version_code'))
+
+    op.drop_table('product_version')
     op.drop_table('product')
+    op.drop_table('lpr_rate')
     op.drop_table('img_object')
     with op.batch_alter_table('img_fault', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_img_fault_operation'))
