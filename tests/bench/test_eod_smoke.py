@@ -46,3 +46,7 @@ async def test_eod_bench_closes_every_note_and_prints_its_json_line(dev_env):
     assert parsed["eod"]["notes"] == 2000 and parsed["eod"]["newly_overdue"] == data["notes_falling_due"]
     assert {"plan_day", "close_chunk", "finish_day"} <= parsed["eod"]["activities"].keys()
     assert parsed["eod"]["activities"]["close_chunk"]["calls"] == 7
+    # The notices go out after the date closed, in their own workflow (not timed in the ratio): all of them.
+    delivery = parsed["eod"]["notice_delivery"]
+    assert delivery["returned"] == parsed["eod"]["notices"] == sum(checks["notices"].values()) > 0
+    assert checks["every_notice_delivered"] and "pending" not in checks["notice_status"]
