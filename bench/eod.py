@@ -378,6 +378,7 @@ async def eod_workflow(client: Any, engine: Any, settings: Any, day: date) -> di
     worker = make_worker(client, queue, activities_for(engine, adapters, settings), threads=settings.activity_threads)
     try:
         async with worker:
+            busy = _machine_busy_s()
             started = time.perf_counter()
             handle = await client.start_workflow(EndOfDayWorkflow.run, EodInput(through=day),
                                                  id=f"bench-end-of-day-{uuid.uuid4().hex[:8]}", task_queue=queue)
@@ -388,6 +389,7 @@ async def eod_workflow(client: Any, engine: Any, settings: Any, day: date) -> di
                      f"({time.perf_counter() - started:.0f} s)")
             progress = result.result()
             seconds = time.perf_counter() - started
+            busy_after = _machine_busy_s()
             history = await handle.fetch_history()
             delivery = await _notice_delivery(client, day)
     finally:
@@ -398,7 +400,10 @@ async def eod_workflow(client: Any, engine: Any, settings: Any, day: date) -> di
     closed = days[0]
     return {"seconds": seconds, "path": "EndOfDayWorkflow on the dev server, production worker wiring",
             "chunks": closed.chunks, "notes": closed.notes, "newly_overdue": closed.newly_overdue,
-            "notices": closed.notices, "activities": _activity_spans(history), "notice_delivery": delivery}
+            "notices": closed.notices, "activities": _activity_spans(history), "notice_delivery": delivery,
+            # over the date's close only, not the delivery after it
+            "machine_cores_busy": round((busy_after - busy) / seconds, 2) if busy is not None
+            and busy_after is not None else None}
 
 
 async def _notice_delivery(client: Any, day: date) -> dict[str, Any] | None:
@@ -417,7 +422,8 @@ async def _notice_delivery(client: Any, day: date) -> dict[str, Any] | None:
         desc = await handle.describe()
     except RPCError:  # an older workflow delivered the notices inside the date
         return None
-    seconds = (desc.close_time - desc.start_time).total_seconds() if desc.close_time and desc.start_time else None
+    seconds = round((desc.close_time - desc.start_time).total_seconds(), 2) \
+        if desc.close_time and desc.start_time else None
     history = await handle.fetch_history()
     return {"workflow": names.eod_notices_workflow_id(day), "returned": sent, "seconds": seconds,
             "per_s": round(sent / seconds, 1) if seconds else None, "activities": _activity_spans(history)}
@@ -494,7 +500,7 @@ async def _timed_cores(phase: Callable[[], Awaitable[dict[str, Any]]]) -> dict[s
     busy = _machine_busy_s()
     result = await phase()
     after = _machine_busy_s()
-    if busy is not None and after is not None and result["seconds"] > 0:
+    if busy is not None and after is not None and result["seconds"] > 0 and "machine_cores_busy" not in result:
         result["machine_cores_busy"] = round((after - busy) / result["seconds"], 2)
     return result
 
