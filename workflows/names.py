@@ -16,6 +16,8 @@ END_OF_DAY = "EndOfDayWorkflow"
 END_OF_DAY_WORKFLOW_ID = "end-of-day"  # one at a time: a second start while one runs is refused
 END_OF_DAY_SCHEDULE_ID = "end-of-day-daily"
 QUERY_PROGRESS = "progress"
+WHITELIST_CAMPAIGN = "WhitelistCampaignWorkflow"
+WHITELIST_OFFER = "WhitelistOfferWorkflow"
 
 # LoanApplicationWorkflow
 UPDATE_CONFIRM = "confirm"
@@ -32,6 +34,12 @@ QUERY_STATE = "state"
 UPDATE_CONSENT = "consent"
 UPDATE_GUARANTOR_SIGN = "sign"
 SIGNAL_CONTRACT_READY = "contract_ready"
+
+# WhitelistCampaignWorkflow (QUERY_PROGRESS) and WhitelistOfferWorkflow (QUERY_STATE)
+UPDATE_CAMPAIGN_ACTION = "campaign_action"
+SIGNAL_ROW_OUTCOME = "row_outcome"
+UPDATE_ACCEPT_OFFER = "accept_offer"
+UPDATE_DECLINE_OFFER = "decline_offer"
 
 # CreditLineWorkflow
 UPDATE_REQUEST_DRAWDOWN = "request_drawdown"
@@ -63,3 +71,11 @@ def repayment_workflow_id(repayment_no: str) -> str:
 
 def reversal_workflow_id(repayment_no: str) -> str:
     return f"repayment-reversal-{repayment_no}"
+
+
+def whitelist_campaign_workflow_id(campaign_no: str) -> str:
+    return f"whitelist-{campaign_no}"
+
+
+def whitelist_offer_workflow_id(offer_no: str) -> str:
+    return f"whitelist-offer-{offer_no}"
