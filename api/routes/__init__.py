@@ -13,7 +13,9 @@ from api.routes import (
     health,
     loans,
     ops,
+    whitelist,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
-           documents.router, credit_lines.router, loans.router, ops.router]
+           documents.router, credit_lines.router, loans.router, ops.router,
+           whitelist.router]
