@@ -62,6 +62,14 @@ def _dev_server(settings: Settings, _args: argparse.Namespace) -> int:
     os.execv(argv[0], argv)  # noqa: S606 - replace ourselves so signals reach the server directly
 
 
+def _whitelist(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cli.whitelist import upload_file
+
+    return upload_file(settings, Path(args.file), username=args.staff, dry_run=args.dry_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nongedai", description="农e贷 — run the loan platform or one part of it.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -77,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(run=_api)
     sub.add_parser("dev-server", help="run only the Temporal dev server (persisted under var/temporal)").set_defaults(
         run=_dev_server)
+    whitelist = sub.add_parser("whitelist", help="upload a whitelist (CSV or XLSX) and start its campaign")
+    wl_sub = whitelist.add_subparsers(dest="whitelist_command", required=True, metavar="ACTION")
+    upload = wl_sub.add_parser("upload", help="check every row (with a progress bar), store and start the campaign")
+    upload.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file")
+    upload.add_argument("--staff", required=True, help="the uploading staff member's username")
+    upload.add_argument("--dry-run", action="store_true", help="check and report only; store and start nothing")
+    upload.set_defaults(run=_whitelist)
     return parser
 
 

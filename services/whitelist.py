@@ -61,7 +61,7 @@ from workflows.messages import (
 
 log = logging.getLogger(__name__)
 UPLOADERS = frozenset({CUSTOMER_MANAGER, ADMIN})
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (rows checked, rows in the file)
 
 
 def _refuse_role(principal: Principal, roles: frozenset[str]) -> None:
@@ -137,7 +137,7 @@ def _counting(rows: list, progress: Progress | None) -> Iterator:
     for i, row in enumerate(rows, start=1):
         yield row
         if progress is not None:
-            progress(i)
+            progress(i, len(rows))
 
 
 def _reference(session: Session, principal: Principal, rows: list[tuple[int, Mapping[str, object]]]) -> Reference:
