@@ -21,7 +21,7 @@ HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
 def test_histories_are_recorded():
     names = {p.stem for p in HISTORIES}
     assert {"credit_loan_application", "credit_line", "drawdown", "guaranteed_loan_application",
-            "guarantor_consent"} <= names
+            "guarantor_consent", "whitelist_offer"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -15,6 +15,7 @@ from services import whitelist as service
 from services.gateway import TemporalGateway
 from services.principal import Principal
 from tests import factories
+from tests.workflows import histories
 from tests.workflows.support import running_worker, until, until_stage
 from workflows import names
 from workflows.messages import (
@@ -129,6 +130,8 @@ async def test_a_campaign_invites_refuses_accepts_declines_and_reports_its_funne
                                                         term_months=12, repayment_method="equal_installment",
                                                         purpose="planting"), result_type=OfferState)
         assert accepted.stage == "accepted" and accepted.app_no
+        assert OfferState.model_validate(await offer_handle.result()).app_no == accepted.app_no
+        await histories.record(client, "whitelist_offer", offer_handle.id)
         await client.get_workflow_handle(names.whitelist_offer_workflow_id(declining.offer_no)).execute_update(
             names.UPDATE_DECLINE_OFFER, DeclineOfferInput(customer_id=declining.customer_id))
 
