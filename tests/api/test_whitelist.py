@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlmodel import Session, select
 
 from db.models import LoanApplication, WhitelistCampaign, WhitelistRow
-from services.gateway import TemporalGateway
+from services.gateway import TemporalGateway, TemporalUnavailable
 from tests.api import data
 from tests.api.asserts import assert_problem
 from tests.workflows.support import running_worker, until
@@ -85,6 +85,22 @@ def test_upload_reports_every_row_stores_once_and_starts_once(client, engine, ap
     # Uploading a second file with the same person while the first invitation is open: refused.
     second = _upload(client, headers, _csv([_good(manager, rid=rid)]))
     assert second.json()["report"][0]["problems"][0]["code"] == "ALREADY_INVITED"
+
+
+def test_a_campaign_whose_start_failed_starts_when_the_same_file_comes_again(client, engine, api_settings,
+                                                                             workflows):
+    manager = data.add_staff(engine, "customer_manager")
+    headers = data.staff_headers(api_settings, manager)
+    content = _csv([_good(manager)])
+    workflows.start_error = TemporalUnavailable("down")
+    failed = assert_problem(_upload(client, headers, content), 503, "WORKFLOW_START_FAILED")
+    workflows.start_error = None
+    again = _upload(client, headers, content)
+    assert again.status_code == 200 and again.json()["duplicate"], again.text
+    assert again.json()["campaign_no"] == failed["campaign_no"] and again.json()["status"] == "running"
+    assert [c.workflow_id for c in workflows.starts] == [again.json()["workflow_id"]] * 2
+    third = _upload(client, headers, content)
+    assert third.json()["duplicate"] and len(workflows.starts) == 2
 
 
 def test_xlsx_upload_and_files_refused_whole(client, engine, api_settings, workflows):
