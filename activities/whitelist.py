@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 
 from activities.clock import business_today, utcnow
+from activities.decisions import decide
 from adapters.rating.port import RatingService
 from db.engine import session_scope
 from db.models import Customer, LoanApplication, RatingRecord, WhitelistCampaign, WhitelistRow
@@ -61,27 +62,33 @@ class WhitelistActivities:
         """The customer (created from the row when not on file), the rating, and the offer: the pre-approved
         limit capped by the computed one. Refusals follow domain.approval's pre-filters and grade floor."""
         now = utcnow()
+        # Three steps, each on its own: the rule decision records itself in its own transaction, and on
+        # SQLite (one writer) it must not wait behind ours.
         with session_scope(self._engine) as session:
             row = _row(session, inp.row_id)
             if row.grade is not None and row.customer_id is not None:  # a retry after the commit
                 return _prepared(row, inp)
             customer = _customer_for(session, row, now)
+            customer_id, preapproved = customer.id, row.preapproved_limit
             facts = RatingFacts(age=age_on(customer.birth_date, business_today()), customer_type=customer.customer_type,
                                 annual_income=customer.annual_income, total_assets=customer.total_assets,
                                 total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
                                 currently_overdue=customer.currently_overdue)
-            outcome = self._rating.rate(facts=facts, limit_coefficient=inp.product.limit_coefficient,
-                                        cap=inp.product.cap_for("credit"))
-            session.add(RatingRecord(customer_id=customer.id, model_version=outcome.model_version, score=outcome.score,
+        outcome = self._rating.rate(facts=facts, limit_coefficient=inp.product.limit_coefficient,
+                                    cap=inp.product.cap_for("credit"))
+        offer = min(preapproved, outcome.credit_limit)
+        decided = decide(self._engine, application_id=None, product_code=inp.product.code, scenario="approval",
+                         inputs=approval.rule_facts(inp.product, offer, "credit", outcome), as_of=business_today(),
+                         read=approval.outcome)
+        with session_scope(self._engine) as session:
+            row = _row(session, inp.row_id)
+            session.add(RatingRecord(customer_id=customer_id, model_version=outcome.model_version, score=outcome.score,
                                      grade=outcome.grade, credit_limit=outcome.credit_limit, rated_at=now,
                                      reasons=[i.model_dump() for i in outcome.items] + outcome.prefilter_hits,
                                      inputs=facts.model_dump(mode="json")))
-            decision = approval.decide(inp.product, min(row.preapproved_limit, outcome.credit_limit), "credit",
-                                       outcome)
-            row.customer_id, row.grade = customer.id, outcome.grade
-            row.offer_limit = min(row.preapproved_limit, outcome.credit_limit)
-            if decision.decision == "reject":
-                row.status, row.reason_code = "refused", decision.reason_codes[0]
+            row.customer_id, row.grade, row.offer_limit = customer_id, outcome.grade, offer
+            if decided.outcome == "reject":
+                row.status, row.reason_code = "refused", decided.reason_codes[0]
             elif row.offer_limit < inp.product.min_amount:
                 row.status, row.reason_code = "refused", "LIMIT_BELOW_PRODUCT_MINIMUM"
             row.updated_at = now
