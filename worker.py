@@ -27,6 +27,7 @@ from activities.lines import CreditLineActivities
 from activities.notifications import NotificationActivities
 from activities.servicing import ServicingActivities
 from activities.signing import SigningActivities
+from activities.whitelist import WhitelistActivities
 from adapters.ca.port import SignatureAuthority
 from adapters.ca.simulator import CaSimulator
 from adapters.core_banking.port import CoreBanking
@@ -47,9 +48,12 @@ from workflows.end_of_day import EndOfDayWorkflow, NoticeDeliveryWorkflow
 from workflows.guarantor_consent import GuarantorConsentWorkflow
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.repayment import RepaymentReversalWorkflow, RepaymentWorkflow
+from workflows.whitelist_campaign import WhitelistCampaignWorkflow
+from workflows.whitelist_offer import WhitelistOfferWorkflow
 
 WORKFLOWS = [LoanApplicationWorkflow, GuarantorConsentWorkflow, CreditLineWorkflow, DrawdownWorkflow, RepaymentWorkflow,
-             RepaymentReversalWorkflow, EndOfDayWorkflow, NoticeDeliveryWorkflow]
+             RepaymentReversalWorkflow, EndOfDayWorkflow, NoticeDeliveryWorkflow, WhitelistCampaignWorkflow,
+             WhitelistOfferWorkflow]
 log = logging.getLogger("nongedai.worker")
 
 
@@ -84,6 +88,7 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
         EodActivities(engine, adapters.sms, chunk_size=settings.eod_chunk_size,
                       parallel_chunks=settings.eod_parallel_chunks, reminder_days=settings.reminder_days_before_due,
                       freeze_dpd=settings.freeze_line_at_dpd),
+        WhitelistActivities(engine, adapters.rating),
     ]
     return [getattr(obj, name) for obj in objects for name in dir(obj)
             if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -78,6 +78,12 @@ def _revoke(settings: Settings, args: argparse.Namespace) -> int:
         return revoke_certificate(settings, args.serial, args.reason)
     except Refused as refused:
         raise StartupError(f"{refused.code}: {refused.message}") from refused
+def _whitelist(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cli.whitelist import upload_file
+
+    return upload_file(settings, Path(args.file), username=args.staff, dry_run=args.dry_run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(run=_revoke)
     sub.add_parser("dev-server", help="run only the Temporal dev server (persisted under var/temporal)").set_defaults(
         run=_dev_server)
+    whitelist = sub.add_parser("whitelist", help="upload a whitelist (CSV or XLSX) and start its campaign")
+    wl_sub = whitelist.add_subparsers(dest="whitelist_command", required=True, metavar="ACTION")
+    upload = wl_sub.add_parser("upload", help="check every row (with a progress bar), store and start the campaign")
+    upload.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file")
+    upload.add_argument("--staff", required=True, help="the uploading staff member's username")
+    upload.add_argument("--dry-run", action="store_true", help="check and report only; store and start nothing")
+    upload.set_defaults(run=_whitelist)
     return parser
 
 

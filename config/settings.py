@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     freeze_line_at_dpd: int = Field(default=8, ge=1)
     # The daily end-of-day Schedule fires at this Beijing time and closes every date up to yesterday.
     eod_schedule_time: str = Field(default="00:10", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Whitelist campaigns: rows being rated and invited at once, days an invitation stays open, rows per file.
+    whitelist_window: int = Field(default=50, ge=1, le=1000)
+    whitelist_offer_days: int = Field(default=15, ge=1, le=90)
+    whitelist_max_rows: int = Field(default=20000, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -490,3 +490,63 @@ class ProductVersion(SQLModel, table=True):
     created_at: datetime = timestamp()
     activated_by: str | None = Field(default=None, max_length=64)
     activated_at: datetime | None = timestamp(default=None, nullable=True)
+# ---- Whitelist campaigns (批量白名单, issue 7) ------------------------------------------------------------
+
+
+class WhitelistCampaign(SQLModel, table=True):
+    """One uploaded whitelist file. The same file (by SHA-256) is one campaign, however often it is uploaded."""
+
+    __tablename__ = "whitelist_campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_no: str = Field(unique=True, max_length=24)
+    workflow_id: str = Field(unique=True, max_length=64)
+    file_sha256: str = Field(unique=True, max_length=64)
+    filename: str = Field(default="", max_length=200)
+    file_format: str = Field(max_length=8, description="csv | xlsx")
+    encoding: str | None = Field(default=None, max_length=16)
+    uploaded_by: int = Field(foreign_key="staffuser.id")
+    branch_code: str = Field(foreign_key="branch.code", max_length=16, index=True, description="the uploader's")
+    rows_total: int = 0
+    rows_valid: int = 0
+    rows_refused: int = 0
+    report: list = json_field(list)
+    status: str = Field(default="validated", max_length=16,
+                        description="validated | running | paused | cancelled | completed")
+    start_error: str | None = Field(default=None, max_length=256)
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+
+
+class WhitelistRow(SQLModel, table=True):
+    """A valid whitelist row, normalised. Holds personal data (the row as uploaded) like `customer` does;
+    workflows carry only its id."""
+
+    __tablename__ = "whitelist_row"
+    __table_args__ = (UniqueConstraint("campaign_id", "row_no"), Index("ix_whitelist_row_open", "resident_id", "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="whitelist_campaign.id", index=True)
+    row_no: int
+    offer_no: str = Field(unique=True, max_length=32)
+    resident_id: str = Field(max_length=18)
+    name: str = Field(max_length=64)
+    mobile: str = Field(max_length=11)
+    preapproved_limit: Decimal = money()
+    product_code: str = Field(foreign_key="product.code", max_length=32)
+    manager_staff_id: int = Field(foreign_key="staffuser.id", index=True)
+    branch_code: str = Field(foreign_key="branch.code", max_length=16, index=True)
+    annual_income: Decimal | None = money(default=None, nullable=True)
+    total_assets: Decimal | None = money(default=None, nullable=True)
+    total_liabilities: Decimal | None = money(default=None, nullable=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    status: str = Field(default="pending", max_length=16,
+                        description="pending | invited | accepted | declined | expired | refused | cancelled")
+    reason_code: str | None = Field(default=None, max_length=64)
+    grade: str | None = Field(default=None, max_length=8)
+    offer_limit: Decimal | None = money(default=None, nullable=True)
+    expires_at: datetime | None = timestamp(default=None, nullable=True)
+    invited_at: datetime | None = timestamp(default=None, nullable=True)
+    accepted_at: datetime | None = timestamp(default=None, nullable=True)
+    application_id: int | None = Field(default=None, foreign_key="loan_application.id", unique=True)
+    updated_at: datetime = timestamp()

@@ -550,3 +550,146 @@ class EodProgress(BaseModel):
     chunks_total: int
     notes_closed: int
     days_closed: list[EodDayResult]
+
+
+# ---- Whitelist campaigns (WhitelistCampaignWorkflow, WhitelistOfferWorkflow) ------------------------
+
+
+class CampaignCounts(BaseModel):
+    """Rows by outcome so far. A row is `invited` once its SMS went out and stays counted there."""
+
+    started: int = 0
+    invited: int = 0
+    accepted: int = 0
+    declined: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    failed: dict[str, int] = Field(default_factory=dict, description="rows that got no offer, by reason code")
+
+
+class WhitelistCampaignInput(BaseModel):
+    campaign_id: int
+    campaign_no: str
+    rows_total: int
+    products: dict[str, ProductTerms] = Field(description="the rows' products by code, pinned at start")
+    window: int = Field(ge=1, description="rows being rated and invited at once")
+    offer_seconds: int = Field(ge=1, description="how long an invitation stays open")
+    public_base_url: str
+    history_limit: int = Field(default=10_000, description="continue as new beyond this many history events")
+    # Carried across continue-as-new.
+    cursor: int = Field(default=0, description="id of the last row started")
+    counts: CampaignCounts = Field(default_factory=CampaignCounts)
+    in_window: list[int] = Field(default_factory=list, description="row ids started and not yet invited or ended")
+    open_rows: list[int] = Field(default_factory=list, description="row ids started and not yet ended")
+    paused: bool = False
+    cancelled: bool = False
+    runs: int = 1
+
+
+class CampaignProgress(BaseModel):
+    campaign_no: str
+    status: Literal["running", "paused", "cancelling", "cancelled", "completed"]
+    rows_total: int
+    counts: CampaignCounts
+    in_window: int
+    waiting_for_customers: int
+    runs: int
+
+
+class CampaignActionInput(BaseModel):
+    staff_id: int
+    action: Literal["pause", "resume", "cancel"]
+
+
+class RowOutcomeSignal(BaseModel):
+    row_id: int
+    outcome: Literal["invited", "accepted", "declined", "expired", "cancelled", "failed"]
+    reason_code: str | None = None
+
+
+class NextRowsInput(BaseModel):
+    campaign_id: int
+    after_row_id: int
+    limit: int
+
+
+class RowRef(BaseModel):
+    row_id: int
+    product_code: str
+
+
+class CampaignStatusUpdate(BaseModel):
+    campaign_id: int
+    status: str
+
+
+class CancelPendingRowsInput(BaseModel):
+    campaign_id: int
+    after_row_id: int
+
+
+class WhitelistOfferInput(BaseModel):
+    row_id: int
+    offer_no: str
+    campaign_workflow_id: str
+    product: ProductTerms
+    offer_seconds: int
+    public_base_url: str
+
+
+class OfferPrepared(BaseModel):
+    customer_id: int
+    offer: bool
+    offer_limit: Decimal = Decimal("0")
+    grade: str
+    reason_codes: list[str] = []
+    limit_capped: bool = False
+
+
+class RowStatusUpdate(BaseModel):
+    row_id: int
+    status: Literal["invited", "declined", "expired", "cancelled"]
+    reason_code: str | None = None
+    expires_at: datetime | None = None
+
+
+class AcceptOfferInput(BaseModel):
+    """The customer accepts the invitation on the phone; the API checked who they are."""
+
+    customer_id: int
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    purpose: str
+
+
+class DeclineOfferInput(BaseModel):
+    customer_id: int
+
+
+class OpenApplicationInput(BaseModel):
+    row_id: int
+    product: ProductTerms
+    amount: Decimal
+    term_months: int
+    repayment_method: str
+    purpose: str
+
+
+class ApplicationOpened(BaseModel):
+    app_no: str
+    workflow_id: str
+    start: LoanApplicationInput
+
+
+class OfferState(BaseModel):
+    """What the `state` query and the accept update return: the offer without personal data."""
+
+    offer_no: str
+    stage: Literal["preparing", "invited", "opening", "accepted", "declined", "expired", "refused", "cancelled"]
+    customer_id: int | None = None
+    offer_limit: Decimal | None = None
+    grade: str | None = None
+    expires_at: datetime | None = None
+    reason_codes: list[str] = []
+    app_no: str | None = None

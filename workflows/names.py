@@ -17,6 +17,8 @@ END_OF_DAY_WORKFLOW_ID = "end-of-day"  # one at a time: a second start while one
 END_OF_DAY_SCHEDULE_ID = "end-of-day-daily"
 EOD_NOTICES = "EndOfDayNoticesWorkflow"
 QUERY_PROGRESS = "progress"
+WHITELIST_CAMPAIGN = "WhitelistCampaignWorkflow"
+WHITELIST_OFFER = "WhitelistOfferWorkflow"
 
 # LoanApplicationWorkflow
 UPDATE_CONFIRM = "confirm"
@@ -34,6 +36,12 @@ QUERY_STATE = "state"
 UPDATE_CONSENT = "consent"
 UPDATE_GUARANTOR_SIGN = "sign"
 SIGNAL_CONTRACT_READY = "contract_ready"
+
+# WhitelistCampaignWorkflow (QUERY_PROGRESS) and WhitelistOfferWorkflow (QUERY_STATE)
+UPDATE_CAMPAIGN_ACTION = "campaign_action"
+SIGNAL_ROW_OUTCOME = "row_outcome"
+UPDATE_ACCEPT_OFFER = "accept_offer"
+UPDATE_DECLINE_OFFER = "decline_offer"
 
 # CreditLineWorkflow
 UPDATE_REQUEST_DRAWDOWN = "request_drawdown"
@@ -69,3 +77,10 @@ def reversal_workflow_id(repayment_no: str) -> str:
 
 def eod_notices_workflow_id(business_date: object) -> str:
     return f"end-of-day-notices-{business_date}"
+
+def whitelist_campaign_workflow_id(campaign_no: str) -> str:
+    return f"whitelist-{campaign_no}"
+
+
+def whitelist_offer_workflow_id(offer_no: str) -> str:
+    return f"whitelist-offer-{offer_no}"

@@ -35,6 +35,7 @@ TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
     "repayment_received": ("note_no", "amount", "outstanding"),
     "loan_settled": ("note_no",),
     "repayment_failed": ("note_no", "amount", "reason"),
+    "whitelist_invitation": ("amount", "link", "expires_on"),
 }
 TEMPLATES: tuple[str, ...] = tuple(TEMPLATE_PARAMS)
 

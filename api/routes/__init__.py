@@ -17,8 +17,9 @@ from api.routes import (
     ops,
     products,
     rules,
+    whitelist,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, ca.router, credit_lines.router, loans.router, ops.router,
-           rules.router, lpr.router, lpr.price_router, products.router]
+           rules.router, lpr.router, lpr.price_router, products.router, whitelist.router]

@@ -21,7 +21,7 @@ HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
 def test_histories_are_recorded():
     names = {p.stem for p in HISTORIES}
     assert {"credit_loan_application", "credit_loan_amended", "credit_line", "drawdown", "drawdown_note_documents",
-            "guaranteed_loan_application", "guarantor_consent"} <= names
+            "guaranteed_loan_application", "guarantor_consent", "whitelist_offer"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

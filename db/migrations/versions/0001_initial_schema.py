@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 22:33:29.141857
+Create Date: 2026-11-29 22:50:49.209417
 
 """
 from typing import Sequence, Union
@@ -400,6 +400,34 @@ def upgrade() -> None:
     with op.batch_alter_table('one_time_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_one_time_code_customer_id'), ['customer_id'], unique=False)
 
+    op.create_table('whitelist_campaign',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_no', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('workflow_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('file_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('file_format', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('encoding', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('uploaded_by', sa.Integer(), nullable=False),
+    sa.Column('branch_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_valid', sa.Integer(), nullable=False),
+    sa.Column('rows_refused', sa.Integer(), nullable=False),
+    sa.Column('report', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('start_error', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['staffuser.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_no'),
+    sa.UniqueConstraint('file_sha256'),
+    sa.UniqueConstraint('workflow_id')
+    )
+    with op.batch_alter_table('whitelist_campaign', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_whitelist_campaign_branch_code'), ['branch_code'], unique=False)
+
     op.create_table('application_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -525,6 +553,49 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('rating_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rating_record_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('whitelist_row',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('row_no', sa.Integer(), nullable=False),
+    sa.Column('offer_no', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('resident_id', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('mobile', sqlmodel.sql.sqltypes.AutoString(length=11), nullable=False),
+    sa.Column('preapproved_limit', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('product_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('manager_staff_id', sa.Integer(), nullable=False),
+    sa.Column('branch_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('annual_income', db.types.MoneyType(precision=18, scale=2), nullable=True),
+    sa.Column('total_assets', db.types.MoneyType(precision=18, scale=2), nullable=True),
+    sa.Column('total_liabilities', db.types.MoneyType(precision=18, scale=2), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('reason_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('grade', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('offer_limit', db.types.MoneyType(precision=18, scale=2), nullable=True),
+    sa.Column('expires_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('invited_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('application_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),
+    sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
+    sa.ForeignKeyConstraint(['campaign_id'], ['whitelist_campaign.id'], ),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['manager_staff_id'], ['staffuser.id'], ),
+    sa.ForeignKeyConstraint(['product_code'], ['product.code'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('application_id'),
+    sa.UniqueConstraint('campaign_id', 'row_no'),
+    sa.UniqueConstraint('offer_no')
+    )
+    with op.batch_alter_table('whitelist_row', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_whitelist_row_branch_code'), ['branch_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_whitelist_row_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_whitelist_row_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_whitelist_row_manager_staff_id'), ['manager_staff_id'], unique=False)
+        batch_op.create_index('ix_whitelist_row_open', ['resident_id', 'status'], unique=False)
 
     op.create_table('loan_note',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -685,6 +756,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_note_customer_id'))
 
     op.drop_table('loan_note')
+    with op.batch_alter_table('whitelist_row', schema=None) as batch_op:
+        batch_op.drop_index('ix_whitelist_row_open')
+        batch_op.drop_index(batch_op.f('ix_whitelist_row_manager_staff_id'))
+        batch_op.drop_index(batch_op.f('ix_whitelist_row_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_whitelist_row_campaign_id'))
+        batch_op.drop_index(batch_op.f('ix_whitelist_row_branch_code'))
+
+    op.drop_table('whitelist_row')
     with op.batch_alter_table('rating_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rating_record_customer_id'))
 
@@ -711,6 +790,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_application_event_application_id'))
 
     op.drop_table('application_event')
+    with op.batch_alter_table('whitelist_campaign', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_whitelist_campaign_branch_code'))
+
+    op.drop_table('whitelist_campaign')
     with op.batch_alter_table('one_time_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_one_time_code_customer_id'))
 
