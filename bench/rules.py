@@ -21,22 +21,26 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bench.common import json_line, scratch_database
+
 BENCH = "rules"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PRODUCT = "NONG_E_DAI"
 AS_OF = date(2026, 6, 15)
 
 
 def _log(message: str) -> None:
     print(f"[{BENCH} {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_database(admin_url: str | None = None, *, keep: bool = False) -> Iterator[str]:
+    """A scratch database with the tables (bench.common.scratch_database), named for this bench."""
+    return scratch_database("rules", _log, admin_url, keep=keep)
 
 
 def facts_for(n: int) -> list[dict[str, Any]]:
@@ -126,41 +130,6 @@ def run_bench(engine: Any, *, decisions: int = 5000) -> dict[str, Any]:
             "outcomes": dict(sorted(outcomes.items())), "checks": checks}
 
 
-def json_line(result: dict[str, Any]) -> str:
-    """The final stdout line."""
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-@contextmanager
-def bench_database(admin_url: str | None = None, *, keep: bool = False) -> Iterator[str]:
-    """A new PostgreSQL database `nongedai_bench_rules_<random>` with the tables, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from db.engine import make_engine
-    from db.metadata import metadata
-
-    admin = make_url(admin_url or os.environ.get("DATABASE_URL") or DEFAULT_PG)
-    if not admin.drivername.startswith("postgresql"):
-        raise SystemExit("the bench needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")
-    name = f"nongedai_bench_rules_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _log(f"database {name}")
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        metadata.create_all(engine)
-        engine.dispose()
-        yield url
-    finally:
-        if keep:
-            _log(f"kept database {name}")
-        else:
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

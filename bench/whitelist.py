@@ -31,8 +31,9 @@ from typing import Any
 
 from temporalio import activity, workflow
 
+from bench.common import DEFAULT_PG, json_line
+
 BENCH = "whitelist"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET = 0.8  # the target for value / baseline
 POLL_EVERY_S = 0.5
 ROWS_PER_RUN = 500
@@ -263,11 +264,6 @@ def _first_row_id(engine: Any, campaign_id: int) -> int:
         return session.exec(select(WhitelistRow.id).where(WhitelistRow.campaign_id == campaign_id)).first()
 
 
-def json_line(result: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-
 
 async def _main_async(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
@@ -275,7 +271,7 @@ async def _main_async(args: argparse.Namespace) -> dict[str, Any]:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
-    from bench.loan_throughput import packaged_binary
+    from bench.common import packaged_binary
     from config.settings import Settings
     from db.engine import make_engine
     from db.metadata import metadata
