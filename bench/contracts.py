@@ -21,9 +21,12 @@ import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
-from bench.common import DEFAULT_PG, json_line
+if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import DEFAULT_PG, json_line  # noqa: E402
 
 BENCH = "contracts"
 TARGET = 0.7  # the target for value / baseline

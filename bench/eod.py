@@ -33,9 +33,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from bench.common import json_line, packaged_binary, scratch_database
+if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import json_line, packaged_binary, scratch_database  # noqa: E402
 
 BENCH = "eod"
 FLOOR = 0.5  # the floor for baseline seconds / end-of-day seconds

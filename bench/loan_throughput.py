@@ -31,11 +31,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity, workflow
 
-from bench.common import DEFAULT_PG, json_line, packaged_binary
+if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import DEFAULT_PG, json_line, packaged_binary  # noqa: E402
 
 BENCH = "loan_throughput"
 FLOOR = 0.5  # the floor for value / baseline

@@ -25,9 +25,12 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from bench.common import json_line, scratch_database
+if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import json_line, scratch_database  # noqa: E402
 
 BENCH = "rules"
 PRODUCT = "NONG_E_DAI"

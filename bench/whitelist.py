@@ -27,11 +27,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity, workflow
 
-from bench.common import DEFAULT_PG, json_line
+if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import DEFAULT_PG, json_line  # noqa: E402
 
 BENCH = "whitelist"
 TARGET = 0.8  # the target for value / baseline
