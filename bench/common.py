@@ -8,8 +8,8 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +60,22 @@ def scratch_database(bench: str, log: Callable[[str], None], admin_url: str | No
             with admin_engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin_engine.dispose()
+
+
+@asynccontextmanager
+async def dev_server(log: Callable[[str], None]) -> AsyncIterator[Any]:
+    """An in-memory Temporal dev server with the project's search attributes; yields its client."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from workflows import search_attributes
+
+    log("starting the Temporal dev server (in memory)")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=packaged_binary("temporal"), data_converter=pydantic_data_converter,
+        search_attributes=search_attributes.ALL, dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"])
+    try:
+        yield env.client
+    finally:
+        await env.shutdown()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import DEFAULT_PG, json_line  # noqa: E402
+from bench.common import json_line, scratch_database  # noqa: E402
 
 BENCH = "contracts"
 TARGET = 0.7  # the issue's target for value / baseline
@@ -136,31 +135,14 @@ def run_bench(engine: Any, *, contracts: int = 40, block: int = 5) -> dict[str, 
 
 
 def _main(args: argparse.Namespace) -> dict[str, Any]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     from db.engine import make_engine
-    from db.metadata import metadata
 
-    admin_url = make_url(os.environ.get("DATABASE_URL") or DEFAULT_PG)
-    if not admin_url.drivername.startswith("postgresql"):
-        raise SystemExit("the bench needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")
-    name = f"nongedai_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _log(f"database {name}")
-    engine = None
-    try:
-        engine = make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-        metadata.create_all(engine)
-        return run_bench(engine, contracts=args.contracts, block=args.block)
-    finally:
-        if engine is not None:
+    with scratch_database("contracts", _log) as url:
+        engine = make_engine(url)
+        try:
+            return run_bench(engine, contracts=args.contracts, block=args.block)
+        finally:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
