@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 import uuid
@@ -34,7 +33,7 @@ from temporalio import activity, workflow
 
 if not __package__:  # run as a script (`python bench/x.py`): the project root is not on the path yet
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import DEFAULT_PG, json_line  # noqa: E402
+from bench.common import dev_server, json_line, scratch_database  # noqa: E402
 
 BENCH = "whitelist"
 TARGET = 0.8  # the issue's target for value / baseline
@@ -269,47 +268,17 @@ def _first_row_id(engine: Any, campaign_id: int) -> int:
 
 
 async def _main_async(args: argparse.Namespace) -> dict[str, Any]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.testing import WorkflowEnvironment
-
-    from bench.common import packaged_binary
     from config.settings import Settings
     from db.engine import make_engine
-    from db.metadata import metadata
-    from workflows import search_attributes
 
-    admin_url = make_url(os.environ.get("DATABASE_URL") or DEFAULT_PG)
-    if not admin_url.drivername.startswith("postgresql"):
-        raise SystemExit("the bench needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")
-    name = f"nongedai_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _log(f"database {name}")
-    engine = None
-    try:
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
+    with scratch_database("whitelist", _log) as url:
         engine = make_engine(url)
-        metadata.create_all(engine)
-        settings = Settings(database_url=url)
-        _log("starting the Temporal dev server (in memory)")
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=packaged_binary("temporal"), data_converter=pydantic_data_converter,
-            search_attributes=search_attributes.ALL, dev_server_log_level="error",
-            dev_server_extra_args=["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"])
         try:
-            return await run_bench(env.client, engine, settings, rows=args.rows, window=args.window,
-                                   threads=args.threads)
+            async with dev_server(_log) as client:
+                return await run_bench(client, engine, Settings(database_url=url), rows=args.rows,
+                                       window=args.window, threads=args.threads)
         finally:
-            await env.shutdown()
-    finally:
-        if engine is not None:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
