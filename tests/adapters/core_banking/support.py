@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from decimal import Decimal
+
+import pytest
 
 from adapters.core_banking.simulator import CoreBankingSimulator
 
@@ -28,3 +31,18 @@ def loan(cbs: CoreBankingSimulator, amount: Decimal) -> tuple[str, str]:
     to, note = account(cbs), f"N{uid()}"
     cbs.disburse(idempotency_key=f"{note}:d", note_no=note, to_account=to, amount=amount)
     return note, to
+
+
+def blind_first_lookup(cbs: CoreBankingSimulator, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Make each thread's first call of the simulator's `method` (a replay look-up) find nothing, so
+    concurrent calls with one key really reach the INSERT and one of them hits the UNIQUE constraint."""
+    real = getattr(cbs, method)
+    seen = threading.local()
+
+    def first_look_blind(*args):
+        if not getattr(seen, "looked", False):
+            seen.looked = True
+            return None
+        return real(*args)
+
+    monkeypatch.setattr(cbs, method, first_look_blind)

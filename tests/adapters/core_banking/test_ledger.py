@@ -21,7 +21,7 @@ from adapters.core_banking.simulator import (
     deposit_account_no,
 )
 from adapters.errors import AdapterUnavailable, OutcomeUnknown, Refused
-from tests.adapters.core_banking.support import account, funded, loan, uid
+from tests.adapters.core_banking.support import account, blind_first_lookup, funded, loan, uid
 
 
 def gl(cbs: CoreBankingSimulator, account_no: str) -> Decimal:
@@ -314,16 +314,7 @@ def test_a_repayment_race_lost_at_the_unique_constraint_answers_with_the_winner(
 ) -> None:
     # Blind each thread's first look-up so both really reach the INSERT and one hits the UNIQUE key.
     note, payer = loan(cbs, Decimal("1000"))
-    real = cbs._replay_repayment
-    seen = threading.local()
-
-    def first_look_blind(*args):
-        if not getattr(seen, "looked", False):
-            seen.looked = True
-            return None
-        return real(*args)
-
-    monkeypatch.setattr(cbs, "_replay_repayment", first_look_blind)
+    blind_first_lookup(cbs, monkeypatch, "_replay_repayment")
     barrier = threading.Barrier(2)
 
     def go(_: int):

@@ -12,7 +12,7 @@ from stdnum import luhn
 
 from adapters.core_banking.simulator import CoreBankingSimulator, deposit_account_no
 from adapters.errors import AdapterUnavailable, OutcomeUnknown, Refused
-from tests.adapters.core_banking.support import account, uid
+from tests.adapters.core_banking.support import account, blind_first_lookup, uid
 
 
 def test_opening_is_idempotent_and_deterministic(cbs: CoreBankingSimulator) -> None:
@@ -101,16 +101,7 @@ def test_a_race_lost_at_the_unique_constraint_answers_with_the_winner(
 ) -> None:
     # Blind each thread's first look-up so both really reach the INSERT and one hits the UNIQUE key.
     to, note = account(cbs), f"N{uid()}"
-    real = cbs._replay_disbursement
-    seen = threading.local()
-
-    def first_look_blind(*args):
-        if not getattr(seen, "looked", False):
-            seen.looked = True
-            return None
-        return real(*args)
-
-    monkeypatch.setattr(cbs, "_replay_disbursement", first_look_blind)
+    blind_first_lookup(cbs, monkeypatch, "_replay_disbursement")
     barrier = threading.Barrier(2)
 
     def go(_: int):
@@ -278,16 +269,7 @@ def test_a_reversal_retry_that_loses_the_race_answers_with_the_winner(
 ) -> None:
     to, note = account(cbs), f"N{uid()}"
     cbs.disburse(idempotency_key=f"{note}:d", note_no=note, to_account=to, amount=Decimal("70"))
-    real = cbs._replay_reversal
-    seen = threading.local()
-
-    def first_look_blind(*args):
-        if not getattr(seen, "looked", False):
-            seen.looked = True
-            return None
-        return real(*args)
-
-    monkeypatch.setattr(cbs, "_replay_reversal", first_look_blind)
+    blind_first_lookup(cbs, monkeypatch, "_replay_reversal")
     barrier = threading.Barrier(2)
 
     def go(_: int):
