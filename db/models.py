@@ -77,6 +77,8 @@ class Customer(SQLModel, table=True):
     total_liabilities: Decimal = money(default=Decimal("0"))
     blacklisted: bool = False
     currently_overdue: bool = False
+    court_dishonest: bool = Field(default=False, description="on the court's list of dishonest judgment debtors (失信被执行人)")
+    bad_history: bool = Field(default=False, description="a non-performing loan in the credit history (不良记录)")
     settlement_account: str | None = Field(default=None, max_length=32, description="core-banking deposit account")
     created_at: datetime = timestamp()
 
@@ -155,6 +157,9 @@ class RatingRecord(SQLModel, table=True):
     reasons: list = json_field(list)
     inputs: dict = json_field()
     rated_at: datetime = timestamp()
+    stars: int | None = Field(default=None, description="contribution stars: 0 (none) or 3..7")
+    source: str = Field(default="realtime", max_length=16, description="realtime | batch | override")
+    batch_run_id: int | None = Field(default=None, index=True, description="the quarterly run that wrote it")
 
 
 class Document(SQLModel, table=True):
@@ -550,3 +555,75 @@ class WhitelistRow(SQLModel, table=True):
     accepted_at: datetime | None = timestamp(default=None, nullable=True)
     application_id: int | None = Field(default=None, foreign_key="loan_application.id", unique=True)
     updated_at: datetime = timestamp()
+
+
+# ---- Household archive (农户建档, issue 4) ------------------------------------------------------------------
+# Shared by the archive service (collection, edits, completeness) and the rating engines, which read the
+# household's columns set-based in the quarterly batch. Facts the scorecard reads are columns, not JSON.
+
+
+class Village(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=12, description="administrative village code (12 digits)")
+    name: str = Field(max_length=64)
+    branch_code: str = Field(foreign_key="branch.code", max_length=16, index=True)
+    credit_village: bool = Field(default=False, description="信用村: a policy tag the pricing and rating read")
+
+
+class Household(SQLModel, table=True):
+    """一户一档: one archive per household, headed by one customer. Money is yuan per year or at the date of
+    collection; `version` increments on every edit (optimistic locking and the change history)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", unique=True, description="the household head")
+    village_code: str = Field(foreign_key="village.code", max_length=12, index=True)
+    branch_code: str = Field(foreign_key="branch.code", max_length=16, index=True)
+    manager_staff_id: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    status: str = Field(default="draft", max_length=16, index=True, description="draft | archived")
+    member_count: int = 1
+    labour_count: int = 1
+    main_business: str = Field(default="crop", max_length=32,
+                               description="crop | livestock | aquaculture | business | wage | other")
+    acreage_mu: Decimal = Field(default=Decimal("0"), sa_type=MoneyType, description="land farmed, 亩")
+    livestock_heads: int = 0
+    business_years: int = Field(default=0, description="years in the current farm or business")
+    house_owned: bool = False
+    annual_income: Decimal = money(default=Decimal("0"), description="family income per year")
+    annual_expenses: Decimal = money(default=Decimal("0"), description="family production and living expenses per year")
+    total_assets: Decimal = money(default=Decimal("0"))
+    total_liabilities: Decimal = money(default=Decimal("0"))
+    policy_tags: list = json_field(list)
+    version: int = 1
+    archived_at: datetime | None = timestamp(default=None, nullable=True)
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+
+
+class ContributionFacts(SQLModel, table=True):
+    """What the customer brings the cooperative, as the data warehouse (数仓) reports it for a date: the
+    contribution engine's input. One row per customer, replaced by each sync."""
+
+    __tablename__ = "contribution_facts"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    as_of: date
+    avg_daily_assets: Decimal = money(default=Decimal("0"), description="average daily deposits and wealth, 12 months")
+    avg_daily_assets_prev: Decimal = money(default=Decimal("0"), description="the same for the 12 months before (growth)")
+    avg_loan_balance: Decimal = money(default=Decimal("0"))
+    settlement_txns: int = Field(default=0, description="settlement transactions in 12 months")
+    months_as_customer: int = Field(default=0, description="loyalty")
+    products_held: int = Field(default=0, description="loyalty: deposit, loan, card, e-banking ...")
+
+
+class CustomerRating(SQLModel, table=True):
+    """The customer's current rating: the latest rating_record in force (realtime, batch or approved override)."""
+
+    __tablename__ = "customer_rating"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    rating_record_id: int = Field(foreign_key="rating_record.id")
+    model_version: str = Field(max_length=32)
+    score: int
+    grade: str = Field(max_length=8, index=True)
+    stars: int = 0
+    source: str = Field(max_length=16)
+    rated_at: datetime = timestamp()

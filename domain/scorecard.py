@@ -39,6 +39,9 @@ class RatingOutcome(BaseModel):
     credit_limit: Decimal
     items: list[ScoreItem]
     prefilter_hits: list[str]
+    # Filled by the contribution engine (issue 4) and read by pricing (issue 3); None means not rated.
+    stars: int | None = None
+    policy_tags: list[str] = []
 
 
 def _band(value: Decimal, bins: tuple[tuple[Decimal, int], ...]) -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 22:50:49.209417
+Create Date: 2026-12-06 05:15:48.354610
 
 """
 from typing import Sequence, Union
@@ -307,6 +307,8 @@ def upgrade() -> None:
     sa.Column('total_liabilities', db.types.MoneyType(precision=18, scale=2), nullable=False),
     sa.Column('blacklisted', sa.Boolean(), nullable=False),
     sa.Column('currently_overdue', sa.Boolean(), nullable=False),
+    sa.Column('court_dishonest', sa.Boolean(), nullable=False),
+    sa.Column('bad_history', sa.Boolean(), nullable=False),
     sa.Column('settlement_account', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
@@ -339,6 +341,65 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
+    op.create_table('village',
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('branch_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('credit_village', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
+    sa.PrimaryKeyConstraint('code')
+    )
+    with op.batch_alter_table('village', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_village_branch_code'), ['branch_code'], unique=False)
+
+    op.create_table('contribution_facts',
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('avg_daily_assets', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('avg_daily_assets_prev', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('avg_loan_balance', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('settlement_txns', sa.Integer(), nullable=False),
+    sa.Column('months_as_customer', sa.Integer(), nullable=False),
+    sa.Column('products_held', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.PrimaryKeyConstraint('customer_id')
+    )
+    op.create_table('household',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('village_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('branch_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('manager_staff_id', sa.Integer(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('member_count', sa.Integer(), nullable=False),
+    sa.Column('labour_count', sa.Integer(), nullable=False),
+    sa.Column('main_business', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('acreage_mu', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('livestock_heads', sa.Integer(), nullable=False),
+    sa.Column('business_years', sa.Integer(), nullable=False),
+    sa.Column('house_owned', sa.Boolean(), nullable=False),
+    sa.Column('annual_income', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('annual_expenses', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('total_assets', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('total_liabilities', db.types.MoneyType(precision=18, scale=2), nullable=False),
+    sa.Column('policy_tags', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('archived_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['manager_staff_id'], ['staffuser.id'], ),
+    sa.ForeignKeyConstraint(['village_code'], ['village.code'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('customer_id')
+    )
+    with op.batch_alter_table('household', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_household_branch_code'), ['branch_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_household_manager_staff_id'), ['manager_staff_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_household_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_household_village_code'), ['village_code'], unique=False)
+
     op.create_table('loan_application',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('app_no', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
@@ -547,11 +608,15 @@ def upgrade() -> None:
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('inputs', sa.JSON(), nullable=False),
     sa.Column('rated_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('stars', sa.Integer(), nullable=True),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('batch_run_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('rating_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_record_batch_run_id'), ['batch_run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_rating_record_customer_id'), ['customer_id'], unique=False)
 
     op.create_table('whitelist_row',
@@ -596,6 +661,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_whitelist_row_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_whitelist_row_manager_staff_id'), ['manager_staff_id'], unique=False)
         batch_op.create_index('ix_whitelist_row_open', ['resident_id', 'status'], unique=False)
+
+    op.create_table('customer_rating',
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('rating_record_id', sa.Integer(), nullable=False),
+    sa.Column('model_version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('grade', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('stars', sa.Integer(), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('rated_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['rating_record_id'], ['rating_record.id'], ),
+    sa.PrimaryKeyConstraint('customer_id')
+    )
+    with op.batch_alter_table('customer_rating', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_rating_grade'), ['grade'], unique=False)
 
     op.create_table('loan_note',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -756,6 +837,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_note_customer_id'))
 
     op.drop_table('loan_note')
+    with op.batch_alter_table('customer_rating', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_rating_grade'))
+
+    op.drop_table('customer_rating')
     with op.batch_alter_table('whitelist_row', schema=None) as batch_op:
         batch_op.drop_index('ix_whitelist_row_open')
         batch_op.drop_index(batch_op.f('ix_whitelist_row_manager_staff_id'))
@@ -766,6 +851,7 @@ def downgrade() -> None:
     op.drop_table('whitelist_row')
     with op.batch_alter_table('rating_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rating_record_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_rating_record_batch_run_id'))
 
     op.drop_table('rating_record')
     with op.batch_alter_table('guarantee', schema=None) as batch_op:
@@ -805,6 +891,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_loan_application_branch_code'))
 
     op.drop_table('loan_application')
+    with op.batch_alter_table('household', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_household_village_code'))
+        batch_op.drop_index(batch_op.f('ix_household_status'))
+        batch_op.drop_index(batch_op.f('ix_household_manager_staff_id'))
+        batch_op.drop_index(batch_op.f('ix_household_branch_code'))
+
+    op.drop_table('household')
+    op.drop_table('contribution_facts')
+    with op.batch_alter_table('village', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_village_branch_code'))
+
+    op.drop_table('village')
     op.drop_table('staffuser')
     op.drop_table('eod_chunk')
     with op.batch_alter_table('customer', schema=None) as batch_op:
