@@ -627,3 +627,136 @@ class CustomerRating(SQLModel, table=True):
     stars: int = 0
     source: str = Field(max_length=16)
     rated_at: datetime = timestamp()
+
+
+# ---- Archive details, code tables, reminders and transfers (issue 4, part A) -----------------------------------
+# The items below are the archive as collected; the service keeps Household's aggregate columns (acreage_mu,
+# livestock_heads, annual_income, annual_expenses, total_assets, total_liabilities) equal to their sums.
+
+
+class ArchiveCode(SQLModel, table=True):
+    """Code tables of the collection form: crops, livestock and business kinds (village codes are `village`)."""
+
+    __tablename__ = "archive_code"
+
+    kind: str = Field(primary_key=True, max_length=16, description="crop | livestock | business")
+    code: str = Field(primary_key=True, max_length=16)
+    name_zh: str = Field(max_length=32)
+    name_en: str = Field(max_length=64)
+    unit: str = Field(max_length=8, description="default unit of quantity, e.g. 亩, 头, 羽, 家")
+
+
+class HouseholdMember(SQLModel, table=True):
+    """A member of the household other than its head. Holds personal data, like `customer`: never copied into
+    workflow payloads, search attributes, logs or the change history (which masks it)."""
+
+    __tablename__ = "household_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    seq: int = Field(description="position in the archive form")
+    relation: str = Field(max_length=16, description="spouse | child | parent | sibling | grandchild | other")
+    name: str = Field(max_length=64)
+    resident_id: str | None = Field(default=None, max_length=18)
+    mobile: str | None = Field(default=None, max_length=11)
+    birth_date: date | None = None
+    is_labour: bool = Field(default=False, description="counts as a labourer (劳动力)")
+    occupation: str = Field(default="", max_length=32)
+
+
+class HouseholdProduction(SQLModel, table=True):
+    """One production or operation item (生产经营): a crop, a herd or flock, or a business."""
+
+    __tablename__ = "household_production"
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    seq: int
+    kind: str = Field(max_length=16, description="crop | livestock | business")
+    code: str = Field(max_length=16, description="archive_code of that kind")
+    quantity: Decimal = Field(default=Decimal("0"), sa_type=MoneyType, description="in `unit`; heads for livestock")
+    unit: str = Field(max_length=8)
+    acreage_mu: Decimal = Field(default=Decimal("0"), sa_type=MoneyType, description="land used, 亩")
+    annual_revenue: Decimal = money(default=Decimal("0"))
+
+
+class HouseholdFinance(SQLModel, table=True):
+    """One line of family income, expenses, assets or liabilities (收支, 资产负债)."""
+
+    __tablename__ = "household_finance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    seq: int
+    category: str = Field(max_length=16, description="income | expense | asset | liability")
+    kind: str = Field(max_length=16, description="domain.archive.FINANCE_KINDS of the category")
+    amount: Decimal = money()
+    note: str = Field(default="", max_length=64)
+
+
+class HouseholdImage(SQLModel, table=True):
+    """An image of the archive kept on the imaging platform; this row holds its key, never the bytes."""
+
+    __tablename__ = "household_image"
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    kind: str = Field(max_length=16, description="id_front | id_back | house | land | livestock | business | other")
+    sha256: str = Field(max_length=64)
+    content_type: str = Field(max_length=64)
+    size: int
+    uploaded_by: int = Field(foreign_key="staffuser.id")
+    uploaded_at: datetime = timestamp()
+
+
+class HouseholdChange(SQLModel, table=True):
+    """The archive's change history: who changed which field when, old -> new, personal data masked."""
+
+    __tablename__ = "household_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    version: int = Field(description="the archive's version after the change")
+    action: str = Field(max_length=16, description="create | edit | submit | image | transfer | share")
+    field: str = Field(max_length=64)
+    old_value: str | None = Field(default=None, max_length=128)
+    new_value: str | None = Field(default=None, max_length=128)
+    actor_staff_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    changed_at: datetime = timestamp()
+
+
+class StaffReminder(SQLModel, table=True):
+    """A reminder a staff member set for themselves (自设提醒), optionally about one archive."""
+
+    __tablename__ = "staff_reminder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staffuser.id", index=True)
+    household_id: int | None = Field(default=None, foreign_key="household.id")
+    due_date: date
+    note: str = Field(max_length=200)
+    done_at: datetime | None = timestamp(default=None, nullable=True)
+    created_at: datetime = timestamp()
+
+
+class ArchiveTransfer(SQLModel, table=True):
+    """A request to move an archive to another manager (transfer) or let one more manager work on it (share);
+    a second person (the branch's approver or an administrator) decides. An approved share stays in force
+    until revoked."""
+
+    __tablename__ = "archive_transfer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    kind: str = Field(max_length=16, description="transfer | share")
+    from_staff_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    to_staff_id: int = Field(foreign_key="staffuser.id", index=True)
+    branch_code: str = Field(foreign_key="branch.code", max_length=16, index=True)
+    requested_by: int = Field(foreign_key="staffuser.id")
+    reason: str = Field(default="", max_length=200)
+    status: str = Field(default="pending", max_length=16, index=True,
+                        description="pending | approved | rejected | cancelled | revoked")
+    decided_by: int | None = Field(default=None, foreign_key="staffuser.id")
+    decision_note: str = Field(default="", max_length=200)
+    requested_at: datetime = timestamp()
+    decided_at: datetime | None = timestamp(default=None, nullable=True)

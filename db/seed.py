@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from db import lpr_store, rule_store
+from db import archive_seed, lpr_store, rule_store
 from db.engine import session_scope
 from db.models import Branch, Customer, Product, StaffUser
 from domain.products import nongedai_default
@@ -76,6 +76,7 @@ def demo_branch_specs() -> list[BranchSpec]:
 def demo_staff_specs() -> list[StaffSpec]:
     return [
         StaffSpec("manager01", "王磊", "customer_manager", TOWNSHIP_BRANCH),
+        StaffSpec("manager02", "陈晨", "customer_manager", TOWNSHIP_BRANCH),
         StaffSpec("approver01", "李娜", "approver", TOWNSHIP_BRANCH, Decimal("100000")),
         StaffSpec("approver02", "张伟", "approver", COUNTY_BRANCH, Decimal("300000")),
         StaffSpec("ops01", "刘洋", "ops", COUNTY_BRANCH),
@@ -105,7 +106,8 @@ def demo_customer_specs() -> list[CustomerSpec]:
 
 def seed_demo(engine: Engine, *, now: datetime) -> dict[str, int]:
     """Insert whatever demo rows are missing; existing rows are left as they are. Returns rows added per kind."""
-    added = {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0, "customer": 0}
+    added = {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0, "customer": 0,
+             "village": 0, "archive_code": 0}
     hasher = PasswordHasher()
     terms = nongedai_default()
     with session_scope(engine) as session:
@@ -125,6 +127,8 @@ def seed_demo(engine: Engine, *, now: datetime) -> dict[str, int]:
                 session.add(Branch(code=b.code, name=b.name, region_code=b.region_code, parent_code=b.parent_code))
                 added["branch"] += 1
         session.flush()  # branches before the rows that reference them
+        added["village"] = archive_seed.install_villages(session, TOWNSHIP_BRANCH)
+        added["archive_code"] = archive_seed.install_codes(session)
         for s in demo_staff_specs():
             if session.exec(select(StaffUser).where(StaffUser.username == s.username)).first() is None:
                 session.add(StaffUser(username=s.username, display_name=s.display_name, role=s.role,

@@ -12,14 +12,17 @@ from api.routes import (
     documents,
     guarantees,
     health,
+    households,
     loans,
     lpr,
     ops,
     products,
+    reminders,
     rules,
     whitelist,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, ca.router, credit_lines.router, loans.router, ops.router,
-           rules.router, lpr.router, lpr.price_router, products.router, whitelist.router]
+           rules.router, lpr.router, lpr.price_router, products.router, whitelist.router,
+           households.router, reminders.router]

@@ -71,12 +71,12 @@ def _counts(engine) -> dict[str, int]:
 
 
 def test_seed_is_idempotent(sqlite_engine) -> None:
-    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 4, "lpr_rate": 4, "branch": 2, "staff": 5,
-                                                 "customer": 5}
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 4, "lpr_rate": 4, "branch": 2, "staff": 6,
+                                                 "customer": 5, "village": 5, "archive_code": 20}
     first = _counts(sqlite_engine)
     assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0,
-                                                 "customer": 0}
-    assert _counts(sqlite_engine) == first == {"Product": 1, "Branch": 2, "StaffUser": 5, "Customer": 5}
+                                                 "customer": 0, "village": 0, "archive_code": 0}
+    assert _counts(sqlite_engine) == first == {"Product": 1, "Branch": 2, "StaffUser": 6, "Customer": 5}
 
 
 def test_seeded_rows(sqlite_engine) -> None:
