@@ -195,8 +195,8 @@ def is_personal(path: str) -> bool:
 
 
 def mask_for_history(path: str, value: str | None) -> str | None:
-    if value is None or not is_personal(path):
-        return value
+    if not value or not is_personal(path):
+        return value  # nothing to hide in an empty value
     leaf = path.rsplit(".", 1)[-1]
     if leaf == "name":
         return mask_name(value)

@@ -304,6 +304,10 @@ def snapshot(columns: dict[str, object], members: Sequence[HouseholdMember], pro
     return flat
 
 
+def _contact_snapshot(mobile: str, address: str) -> dict[str, str | None]:
+    return {"head.mobile": mobile, "head.address": address}
+
+
 def _stored_snapshot(session: Session, row: Household) -> dict[str, str | None]:
     assert row.id is not None
     columns = {k: getattr(row, k) for k in ("village_code", "member_count", "labour_count", "main_business",
@@ -347,7 +351,8 @@ def create(session: Session, principal: Principal, raw: object, now: datetime) -
         raise _exists(again.id if again else None) from exc
     assert row.id is not None
     households.replace_items(session, row.id, member_rows=members, production_rows=production, finance_rows=finance)
-    new = snapshot({**columns, "manager_staff_id": manager_id, "status": "draft"}, members, production, finance)
+    new = {**snapshot({**columns, "manager_staff_id": manager_id, "status": "draft"}, members, production, finance),
+           **_contact_snapshot(head.mobile, head.address)}
     record(session, row.id, 1, "create", principal, now, diff({}, new))
     session.commit()
     return _view(session, row)
@@ -377,13 +382,20 @@ def update(session: Session, principal: Principal, household_id: int, raw: objec
     village = _village_for(session, principal, body.village_code)
     members, production, finance = _items(body, _units(session))
     columns = _columns(body, village, _totals(production, finance))
-    before = _stored_snapshot(session, row)
-    changes = diff(before, snapshot(columns, members, production, finance))
+    contact = {"mobile": head.mobile, "address": head.address}
+    if body.head is not None:
+        contact = {"mobile": body.head.mobile, "address": body.head.address}
+    before = {**_stored_snapshot(session, row), **_contact_snapshot(head.mobile, head.address)}
+    changes = diff(before, {**snapshot(columns, members, production, finance), **_contact_snapshot(**contact)})
     if not changes:
         return _view(session, row)
     if not households.update_if_version(session, household_id, body.version, updated_at=now, **columns):
         session.rollback()
         raise _stale(session, household_id)
+    head = customers.get(session, row.customer_id)
+    assert head is not None
+    head.mobile, head.address = contact["mobile"], contact["address"]
+    session.add(head)
     households.replace_items(session, household_id, member_rows=members, production_rows=production,
                              finance_rows=finance)
     record(session, household_id, body.version + 1, "edit", principal, now, changes)

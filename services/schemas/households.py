@@ -129,10 +129,19 @@ class HouseholdCreate(ArchiveBody):
     manager_staff_id: int | None = None
 
 
+class HeadContactIn(RequestModel):
+    """The head's contact details as collected at the door; name and resident ID never change here."""
+
+    mobile: Mobile
+    address: str = Field(default="", max_length=200, description="residence and service address (送达地址)")
+
+
 class HouseholdUpdate(ArchiveBody):
-    """The whole form again, with the version it was read at: a stale version answers 409."""
+    """The whole form again, with the version it was read at: a stale version answers 409. `head` (optional)
+    updates the head customer's mobile and address."""
 
     version: int = Field(ge=1)
+    head: HeadContactIn | None = None
 
 
 class VersionIn(RequestModel):
