@@ -1,7 +1,7 @@
 """The platform's own tables (SQLModel). Outside-system simulators keep theirs in adapters/*/tables.py.
 
-Personal data (resident ID, name, mobile) lives only in `customer`; every other table and every
-workflow payload refers to customers by their numeric id.
+Personal data (resident ID, name, mobile) lives only in `customer` (and, as collected, in `whitelist_row`
+and `household_member`); every other table and every workflow payload refers to customers by their id.
 """
 
 from __future__ import annotations
