@@ -12,7 +12,7 @@ from adapters.imaging.port import ImageStore
 from db.models import HouseholdImage
 from domain.archive import IMAGE_KINDS
 from services.errors import ProblemError
-from services.households import editable, image_row, record
+from services.households import editable, image_row, record, refuse_if_incomplete_archive
 from services.principal import Principal
 from services.schemas.households import ImageView
 
@@ -80,4 +80,6 @@ def remove(session: Session, principal: Principal, household_id: int, image_id: 
     assert row.id is not None
     record(session, row.id, row.version, "image", principal, now, [(f"images.{image.kind}", image.sha256[:16], None)])
     session.delete(image)
+    session.flush()
+    refuse_if_incomplete_archive(session, row.id)
     session.commit()

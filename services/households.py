@@ -398,9 +398,30 @@ def update(session: Session, principal: Principal, household_id: int, raw: objec
     session.add(head)
     households.replace_items(session, household_id, member_rows=members, production_rows=production,
                              finance_rows=finance)
+    refuse_if_incomplete_archive(session, household_id)
     record(session, household_id, body.version + 1, "edit", principal, now, changes)
     session.commit()
     return get(session, principal, household_id)
+
+
+def _incomplete(state: Completeness, zh: str, en: str) -> ProblemError:
+    missing = [field_error(m.field, "MISSING", f"缺少{m.zh}", f"missing: {m.en}") for m in state.missing if m.required]
+    return ProblemError(422, "ARCHIVE_INCOMPLETE", zh, en, missing[0]["field"] if missing else None, missing,
+                        extra={"completeness": state.score})
+
+
+def refuse_if_incomplete_archive(session: Session, household_id: int) -> None:
+    """An archived archive stays complete: an edit that would drop a required item is refused (and rolled back)."""
+    row = households.get(session, household_id)
+    assert row is not None
+    if row.status != "archived":
+        return
+    head = customers.get(session, row.customer_id)
+    assert head is not None
+    state = completeness_of(session, row, head)
+    if not state.submittable:
+        session.rollback()
+        raise _incomplete(state, "已归档的档案不能缺少必填信息", "an archived archive cannot lose a required item")
 
 
 def submit(session: Session, principal: Principal, household_id: int, body: VersionIn, now: datetime) -> HouseholdView:
@@ -414,9 +435,7 @@ def submit(session: Session, principal: Principal, household_id: int, body: Vers
     assert head is not None
     state = completeness_of(session, row, head)
     if not state.submittable:
-        missing = [field_error(m.field, "MISSING", f"缺少{m.zh}", f"missing: {m.en}") for m in state.missing if m.required]
-        raise ProblemError(422, "ARCHIVE_INCOMPLETE", "档案信息不完整,不能提交", "the archive is incomplete and cannot be submitted",
-                           missing[0]["field"], missing, extra={"completeness": state.score})
+        raise _incomplete(state, "档案信息不完整,不能提交", "the archive is incomplete and cannot be submitted")
     if not households.update_if_version(session, household_id, body.version, status="archived", archived_at=now,
                                         updated_at=now):
         session.rollback()

@@ -211,6 +211,17 @@ def test_submission_requires_the_required_items_then_archives(client, engine, ma
     assert_problem(r, 409, "ALREADY_ARCHIVED")
     history = client.get(f"/v1/households/{view['id']}/history", headers=headers).json()["items"]
     assert history[0]["action"] == "submit" and (history[0]["old_value"], history[0]["new_value"]) == ("draft", "archived")
+    # Archived, it can still be edited, but not lose a required item.
+    url = f"/v1/households/{view['id']}"
+    edited = client.put(url, json=_update_body(archived, business_years=15), headers=headers)
+    assert edited.status_code == 200 and edited.json()["status"] == "archived" and edited.json()["version"] == 3
+    body = assert_problem(client.put(url, json=_update_body(edited.json(), finance=[]), headers=headers), 422,
+                          "ARCHIVE_INCOMPLETE")
+    assert [e["field"] for e in body["errors"]] == ["finance.income", "finance.expense", "finance.asset"]
+    id_front = next(i["id"] for i in archived["images"] if i["kind"] == "id_front")
+    assert_problem(client.delete(f"{url}/images/{id_front}", headers=headers), 422, "ARCHIVE_INCOMPLETE")
+    after = client.get(url, headers=headers).json()
+    assert after["version"] == 3 and len(after["finance"]) == 7 and len(after["images"]) == 2
 
 
 def test_images_go_through_the_imaging_platform(client, engine, manager):
