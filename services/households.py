@@ -242,11 +242,18 @@ def _head(session: Session, principal: Principal, body: HouseholdCreate, village
                            "name the head: either customer_id of an existing customer or head with their identity",
                            "head")
     if body.head is not None:
-        return customer_service.find_or_create(session, body.head, branch_code=village.branch_code, now=now, field="head")
-    assert body.customer_id is not None
-    head = customers.visible(session, principal.scope(), body.customer_id)
-    if head is None:
-        raise ProblemError(422, "CUSTOMER_UNKNOWN", "未找到该客户", "no such customer in your scope", "customer_id")
+        head = customer_service.find_or_create(session, body.head, branch_code=village.branch_code, now=now,
+                                               field="head")
+        field = "head.resident_id"
+    else:
+        assert body.customer_id is not None
+        found = customers.visible(session, principal.scope(), body.customer_id)
+        if found is None:
+            raise ProblemError(422, "CUSTOMER_UNKNOWN", "未找到该客户", "no such customer in your scope", "customer_id")
+        head, field = found, "customer_id"
+    if head.branch_code != village.branch_code:
+        # The archive lives where the village is; a customer of another branch moves there first.
+        raise ProblemError(422, "CUSTOMER_OTHER_BRANCH", "该客户属于其他网点", "this customer belongs to another branch", field)
     return head
 
 

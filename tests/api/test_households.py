@@ -79,6 +79,14 @@ def test_an_existing_customer_heads_one_archive_only(client, engine, manager):
     assert body["household_id"] == view["id"]
     r = client.post("/v1/households", json=archives.form(), headers=headers)
     assert_problem(r, 422, "HEAD_REQUIRED", "head")
+    elsewhere = data.add_customer(engine, branch=data.BRANCH_B)
+    r = client.post("/v1/households", json={**archives.form(), "customer_id": elsewhere.id}, headers=headers)
+    assert_problem(r, 422, "CUSTOMER_UNKNOWN", "customer_id")  # outside the manager's branch: as if absent
+    with Session(engine) as s:
+        known = s.get(Customer, elsewhere.id)
+    person = {"name": known.name, "resident_id": known.resident_id, "mobile": known.mobile, "address": ""}
+    r = client.post("/v1/households", json={**archives.form(), "head": person}, headers=headers)
+    assert_problem(r, 422, "CUSTOMER_OTHER_BRANCH", "head.resident_id")
 
 
 def _errors(r) -> dict[str, str]:
