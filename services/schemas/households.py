@@ -44,6 +44,20 @@ def _raise(problem: ValueProblem | None) -> None:
         raise refuse(problem.code, problem.zh, problem.en)
 
 
+def _born_by_today(rid: str | None, info: ValidationInfo) -> str | None:
+    """A well-formed resident ID can still carry a birth date after today: a typo no checksum catches."""
+    today = _context(info).get("today")
+    if rid is not None and today is not None and birth_date_of(rid) > today:
+        raise refuse("ID_BIRTH_DATE_FUTURE", "身份证号中的出生日期晚于今天", "the birth date inside the resident ID is in the future")
+    return rid
+
+
+class HeadIn(PersonIn):
+    """The head named by identity: found by resident ID, or registered as a new customer."""
+
+    _born = field_validator("resident_id")(_born_by_today)
+
+
 class MemberIn(RequestModel):
     """A household member other than the head. Resident ID and mobile are optional (children, the elderly)."""
 
@@ -54,6 +68,8 @@ class MemberIn(RequestModel):
     birth_date: date | None = Field(default=None, description="taken from the resident ID when absent")
     is_labour: bool = False
     occupation: str = Field(default="", max_length=32)
+
+    _born = field_validator("resident_id")(_born_by_today)
 
     @field_validator("birth_date")
     @classmethod
@@ -125,7 +141,7 @@ class HouseholdCreate(ArchiveBody):
     ID (`head`). `manager_staff_id` defaults to the customer manager creating it (administrators name one)."""
 
     customer_id: int | None = None
-    head: PersonIn | None = None
+    head: HeadIn | None = None
     manager_staff_id: int | None = None
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, select
 
 from adapters.imaging.tables import ImgObject
+from db import seed
 from db.models import Customer, Household
 from tests.api import archives, data
 from tests.api.asserts import assert_problem
@@ -111,12 +113,14 @@ def test_every_bad_field_is_refused_in_one_answer(client, manager):
     ]
     body["finance"][0]["amount"] = "abc"
     body["finance"][1]["kind"] = "lottery"
+    body["members"][0]["resident_id"] = seed.resident_id("350102", datetime.now(UTC).date() + timedelta(days=400), 11)
     r = client.post("/v1/households", json={**body, "head": head}, headers=headers)
     assert _errors(r) == {
         "head.resident_id": "ID_CHECKSUM",
         "village_code": "VILLAGE_UNKNOWN",
         "labour_count": "LABOUR_EXCEEDS_MEMBERS",
         "members[1].birth_date": "BIRTH_DATE_FUTURE",
+        "members[0].resident_id": "ID_BIRTH_DATE_FUTURE",
         "production[0].code": "CROP_UNKNOWN",
         "production[0].acreage_mu": "MEASURE_NEGATIVE",
         "production[1].code": "LIVESTOCK_UNKNOWN",
