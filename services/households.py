@@ -454,9 +454,8 @@ def submit(session: Session, principal: Principal, household_id: int, body: Vers
 
 
 def on_archived(session: Session, household_id: int, *, now: datetime) -> None:
-    """Runs after an archive has been submitted and committed as archived.
-
-    part B wires real-time rating here. Until then nothing follows submission."""
+    """Runs once an archive has been submitted and committed as archived; nothing follows submission yet."""
+    # part B wires real-time rating here
     return None
 
 
