@@ -234,7 +234,10 @@ class ImageView(BaseModel):
 
     @classmethod
     def of(cls, row: HouseholdImage, kind_zh: str) -> ImageView:
-        return cls.model_validate({**row.model_dump(), "kind_zh": kind_zh})
+        # Attribute access, not model_dump(): it reloads a row expired by the commit.
+        assert row.id is not None
+        return cls(id=row.id, kind=row.kind, kind_zh=kind_zh, sha256=row.sha256, content_type=row.content_type,
+                   size=row.size, uploaded_by=row.uploaded_by, uploaded_at=row.uploaded_at)
 
 
 class HouseholdView(BaseModel):

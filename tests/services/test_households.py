@@ -8,12 +8,13 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
+from adapters.imaging.simulator import ImagingSimulator
 from db import archive_seed
 from db.engine import session_scope
 from db.models import Branch, Household, HouseholdChange, StaffUser, Village
 from db.repositories import households as repo
 from db.repositories.households import ArchiveScope, SearchCriteria
-from services import households, transfers
+from services import archive_images, households, transfers
 from services.errors import ProblemError
 from services.principal import Principal
 from services.schemas.households import HouseholdSearchIn, TransferDecisionIn, TransferIn, VersionIn
@@ -138,3 +139,24 @@ def test_villages_of_the_demo_branch_are_seeded(world):
     engine, _ = world
     with Session(engine) as s:
         assert len(s.exec(select(Village).where(Village.branch_code == BRANCH)).all()) == len(archive_seed.DEMO_VILLAGES)
+
+
+def test_submission_calls_on_archived_once_the_archive_is_committed(world, monkeypatch):
+    engine, staff = world
+    imaging = ImagingSimulator(engine)
+    seen: list[tuple[int, str]] = []
+
+    def hook(session, household_id, *, now):
+        with Session(engine) as other:  # another connection sees it archived: the hook runs after the commit
+            seen.append((household_id, other.get(Household, household_id).status))
+
+    monkeypatch.setattr(households, "on_archived", hook)
+    with Session(engine) as s:
+        view = households.create(s, staff["m1"], _form(), NOW)
+        for n, kind in enumerate(("id_front", "id_back")):
+            archive_images.add(s, imaging, staff["m1"], view.id, kind=kind, data=archives.png(n), now=NOW)
+        with pytest.raises(ProblemError):
+            households.submit(s, staff["m1"], view.id, VersionIn(version=2), NOW)
+        assert seen == []
+        archived = households.submit(s, staff["m1"], view.id, VersionIn(version=1), NOW)
+    assert archived.status == "archived" and seen == [(view.id, "archived")]
