@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Form, Query, Response, UploadFile
+from pydantic import BaseModel
 
 from api.deps import CustomerAdmin, ImagingDep, SessionDep, StaffMember
 from api.errors import responses
@@ -17,8 +18,10 @@ from services.schemas.common import Page
 from services.schemas.households import (
     ChangeView,
     CodeTables,
+    HouseholdCreate,
     HouseholdSearchIn,
     HouseholdSummary,
+    HouseholdUpdate,
     HouseholdView,
     ImageView,
     TransferDecisionIn,
@@ -29,14 +32,34 @@ from services.schemas.households import (
 )
 
 router = APIRouter(tags=["archives"])
+
+
+def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The form's JSON schema for the OpenAPI page, its $defs inlined (the route itself takes a JSON object)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
+
+
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0)]
 # The form is validated by the service with the code tables and today's date, so that an unknown code is
-# refused in the same answer as every other bad field; the schemas are HouseholdCreate and HouseholdUpdate.
+# refused in the same answer as every other bad field; OpenAPI shows HouseholdCreate and HouseholdUpdate.
 ArchiveForm = Annotated[dict[str, Any], Body(description="the archive form (see docs/archives.md)")]
 
 
-@router.post("/v1/households", status_code=201, response_model=HouseholdView, responses=responses(403, 409))
+@router.post("/v1/households", status_code=201, response_model=HouseholdView, responses=responses(403, 409),
+             openapi_extra=_form_schema(HouseholdCreate))
 def create_household(raw: ArchiveForm, user: CustomerAdmin, session: SessionDep) -> HouseholdView:
     """A new archive in draft. The head is `customer_id` or `head` (name, resident ID, mobile, address)."""
     return households.create(session, user, raw, utcnow())
@@ -61,7 +84,8 @@ def get_household(household_id: int, user: StaffMember, session: SessionDep) -> 
     return households.get(session, user, household_id)
 
 
-@router.put("/v1/households/{household_id}", response_model=HouseholdView, responses=responses(403, 404, 409))
+@router.put("/v1/households/{household_id}", response_model=HouseholdView, responses=responses(403, 404, 409),
+            openapi_extra=_form_schema(HouseholdUpdate))
 def update_household(household_id: int, raw: ArchiveForm, user: CustomerAdmin, session: SessionDep) -> HouseholdView:
     """The whole form with the `version` it was read at; 409 VERSION_CONFLICT when someone saved in between."""
     return households.update(session, user, household_id, raw, utcnow())

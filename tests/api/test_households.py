@@ -329,3 +329,12 @@ def test_the_heads_contact_is_edited_with_the_archive(client, engine, manager):
                      "head.address": ("", "***")}
     for secret in (new_mobile, customer.mobile, "紫泽村8号", "吴春生"):
         assert secret not in history.text
+
+
+def test_the_openapi_page_shows_the_archive_form(client):
+    spec = client.get("/v1/openapi.json").json()
+    create = spec["paths"]["/v1/households"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"village_code", "members", "production", "finance", "head", "customer_id"} <= set(create["properties"])
+    assert create["properties"]["production"]["items"]["properties"]["acreage_mu"]["type"] == "string"
+    update = spec["paths"]["/v1/households/{household_id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "version" in update["required"]
