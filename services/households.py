@@ -252,7 +252,7 @@ def _head(session: Session, principal: Principal, body: HouseholdCreate, village
             raise ProblemError(422, "CUSTOMER_UNKNOWN", "未找到该客户", "no such customer in your scope", "customer_id")
         head, field = found, "customer_id"
     if head.branch_code != village.branch_code:
-        # The archive belongs to the village's branch; it may not head a customer another branch serves.
+        # The archive belongs to the village's branch: its head may not be a customer another branch serves.
         raise ProblemError(422, "CUSTOMER_OTHER_BRANCH", "该客户属于其他网点", "this customer belongs to another branch", field)
     return head
 
