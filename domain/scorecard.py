@@ -7,6 +7,7 @@ rating can be explained. The full engines (issue 4) replace this module behind t
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -42,6 +43,12 @@ class RatingOutcome(BaseModel):
     # Filled by the contribution engine (issue 4) and read by pricing (issue 3); None means not rated.
     stars: int | None = None
     policy_tags: list[str] = []
+    # Filled by the rating engines (domain/rating/engine.py): the contribution model's version, the reason
+    # codes, the limit's breakdown (domain.rating.limits.LimitBreakdown as JSON) and the stored record.
+    contribution_version: str | None = None
+    reasons: list[str] = []
+    limit_breakdown: dict[str, Any] | None = None
+    rating_record_id: int | None = None
 
 
 def _band(value: Decimal, bins: tuple[tuple[Decimal, int], ...]) -> int:

@@ -16,10 +16,11 @@ from api.routes import (
     lpr,
     ops,
     products,
+    ratings,
     rules,
     whitelist,
 )
 
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, ca.router, credit_lines.router, loans.router, ops.router,
-           rules.router, lpr.router, lpr.price_router, products.router, whitelist.router]
+           rules.router, lpr.router, lpr.price_router, products.router, whitelist.router, ratings.router]
