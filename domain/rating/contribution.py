@@ -55,12 +55,13 @@ def growth(facts: HouseholdFacts, model: ContributionModel) -> tuple[Growth, Dec
     before, now = facts.avg_daily_assets_prev, facts.avg_daily_assets
     if before <= 0:
         return ("new" if now > 0 else "none"), None
-    rate = ((now - before) / before).quantize(Decimal("0.0001"))
+    rate = (now - before) / before
+    shown = rate.quantize(Decimal("0.0001"))  # compared unrounded: 9.999 % is not yet growth
     if rate >= model.growth_threshold:
-        return "growing", rate
+        return "growing", shown
     if rate <= -model.growth_threshold:
-        return "declining", rate
-    return "stable", rate
+        return "declining", shown
+    return "stable", shown
 
 
 def rate_contribution(facts: HouseholdFacts, model: ContributionModel) -> ContributionRating:

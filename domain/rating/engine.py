@@ -15,7 +15,6 @@ from domain.rating.contribution import ContributionRating, rate_contribution
 from domain.rating.limits import LimitBreakdown, credit_limit
 from domain.rating.model import FEATURES_ZH, ContributionModel, CreditScorecard
 from domain.rating.scoring import FeatureScore, HouseholdFacts, Scored, score
-from domain.scorecard import RatingOutcome, ScoreItem
 
 PREFILTER_TEXT: dict[str, tuple[str, str]] = {
     "BLACKLIST": ("列入黑名单", "on the blacklist"),
@@ -49,19 +48,6 @@ class Rating(BaseModel):
     def reason_codes(self) -> list[str]:
         """Pre-filter hits when there are any (they decide alone), else each scored item's bin reason."""
         return list(self.scored.prefilter_hits) or [i.reason for i in self.scored.items]
-
-    def outcome(self, *, base_score: int, contribution_points: int, record_id: int | None = None) -> RatingOutcome:
-        """The rating port's answer. Items add up to the score (before the 0..max clamp)."""
-        items = []
-        if not self.scored.prefilter_hits:
-            items = [ScoreItem(code="BASE", points=base_score)]
-            items += [ScoreItem(code=i.reason, points=i.points) for i in self.scored.items]
-            items.append(ScoreItem(code=f"CONTRIBUTION_{self.scored.stars}_STARS", points=contribution_points))
-        return RatingOutcome(model_version=self.model_version, score=self.scored.score, grade=self.scored.grade,
-                             credit_limit=self.limit.limit, items=items, prefilter_hits=list(self.scored.prefilter_hits),
-                             stars=self.scored.stars, policy_tags=list(self.policy_tags),
-                             contribution_version=self.contribution_version, reasons=self.reason_codes(),
-                             limit_breakdown=self.limit.model_dump(mode="json"), rating_record_id=record_id)
 
 
 def rate(facts: HouseholdFacts, card: CreditScorecard, contrib: ContributionModel, terms: ProductTerms,

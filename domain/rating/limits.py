@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from domain.money import ZERO, floor_to, to_fen
+from domain.money import ZERO, floor_to
 from domain.products import ProductTerms
 from domain.rating.scoring import HouseholdFacts
 
@@ -64,14 +64,15 @@ def credit_limit(facts: HouseholdFacts, grade: str, terms: ProductTerms, guarant
     net_income = facts.annual_income - facts.annual_expenses
     # Debts beyond the assets do not reduce the income term: the asset term is floored at zero, as the
     # spine did; a loss-making household still gets no line because the total is floored below.
-    asset_term = to_fen(max(net_assets, ZERO) * terms.limit_asset_weight)
-    income_term = to_fen(net_income * terms.limit_income_weight)
+    # Exact products, no rounding on the way: only the final limit is rounded (down, to 1,000).
+    asset_term = max(net_assets, ZERO) * terms.limit_asset_weight
+    income_term = net_income * terms.limit_income_weight
     factor = ZERO if prefiltered else terms.grade_factors.get(grade, ZERO)
-    raw = to_fen((asset_term + income_term) * factor * terms.limit_coefficient)
+    raw = (asset_term + income_term) * factor * terms.limit_coefficient
     cap = terms.cap_for(guarantee_type)
     limit = ZERO if prefiltered else floor_to(max(min(cap, raw), ZERO), ROUND_TO)
-    return LimitBreakdown(product_code=terms.code, guarantee_type=guarantee_type, net_assets=to_fen(net_assets),
-                          asset_weight=terms.limit_asset_weight, asset_term=asset_term, net_income=to_fen(net_income),
+    return LimitBreakdown(product_code=terms.code, guarantee_type=guarantee_type, net_assets=net_assets,
+                          asset_weight=terms.limit_asset_weight, asset_term=asset_term, net_income=net_income,
                           income_weight=terms.limit_income_weight, income_term=income_term, grade=grade,
                           grade_factor=factor, coefficient=terms.limit_coefficient, raw=raw, cap=cap,
                           capped=raw > cap, limit=limit, prefiltered=prefiltered)
