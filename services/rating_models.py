@@ -8,6 +8,7 @@ in rules/NONG_E_DAI/) are in force; they are installed as version 1 by the seed 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -32,6 +33,11 @@ SCORECARD_CODE = "NONG_E_DAI_CREDIT"
 CONTRIBUTION_CODE = "NONG_E_DAI_CONTRIBUTION"
 KINDS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "scorecard": (CreditScorecard, ScorecardCase), "contribution": (ContributionModel, ContributionCase)}
+CODE = re.compile(r"[A-Z][A-Z0-9_]{0,23}")  # so "CODE@v<version>" fits the records' 32 characters
+ZH = {"missing": "必填字段", "int_parsing": "须为整数", "int_type": "须为整数", "decimal_parsing": "须为数字",
+      "decimal_type": "须为数字", "bool_parsing": "须为true或false", "literal_error": "取值不在允许范围内",
+      "list_type": "须为数组", "dict_type": "须为对象", "model_type": "须为对象", "string_too_long": "内容过长",
+      "string_too_short": "内容过短", "greater_than_equal": "数值过小", "too_short": "条目过少", "extra_forbidden": "不允许的字段"}
 _PARSED: dict[str, BaseModel] = {}  # checksum -> parsed model: a version's content never changes
 
 
@@ -62,14 +68,23 @@ def install_shipped(session: Session) -> int:
 
 def upload(session: Session, principal: Principal, body: RatingModelIn) -> RatingModelView:
     model_type, _ = KINDS[body.kind]
+    unknown = sorted(set(body.content) - set(model_type.model_fields))
+    if unknown:  # e.g. a scorecard sent as a contribution model: its fields would be dropped silently
+        raise _model_problem([field_error(f"content.{k}", "FIELD_EXTRA_FORBIDDEN", "不允许的字段",
+                                          f"not a field of a {body.kind} model") for k in unknown])
     try:
         model = model_type.model_validate(body.content)
     except ValidationError as err:
-        raise _invalid(err, "content", "RATING_MODEL_INVALID", "评级模型有误,请检查标出的字段",
-                       "the rating model is invalid; see errors") from err
-    tests = _check(body.kind, model, body.tests)
-    install_shipped(session)  # so an upload never takes the version number the shipped default stands for
+        raise _model_problem(_field_errors(err, "content")) from err
     code = model.code  # type: ignore[attr-defined]
+    if not CODE.fullmatch(code):
+        raise _model_problem([field_error("content.code", "MODEL_CODE_FORMAT", "模型代码须为大写字母、数字和下划线,至多24位",
+                                          "a model code is capital letters, digits and underscores, at most 24")])
+    install_shipped(session)  # so an upload never takes a shipped model's code or version number
+    if store.kind_of(session, code) not in (None, body.kind):
+        raise _model_problem([field_error("content.code", "MODEL_CODE_KIND", "该模型代码已用于另一类模型",
+                                          "this model code belongs to the other kind of model")])
+    tests = _check(body.kind, model, body.tests)
     version = store.latest_version(session, code) + 1
     content = model.model_copy(update={"version": version}).model_dump(mode="json")
     row = store.insert(session, kind=body.kind, code=code, version=version, content=content, tests=tests,
@@ -135,10 +150,20 @@ def _valid(case_type: type[BaseModel], data: Any) -> bool:
         return False
 
 
+def _model_problem(errors: list[dict[str, str]]) -> ProblemError:
+    return ProblemError(422, "RATING_MODEL_INVALID", "评级模型有误,请检查标出的字段", "the rating model is invalid; see errors",
+                        errors[0]["field"] if errors else "content", errors)
+
+
 def _invalid(err: ValidationError, prefix: str, code: str, zh: str, en: str) -> ProblemError:
-    errors = [field_error(_path(prefix, e["loc"]), f"FIELD_{e['type'].upper()}", "取值无效:" + e["msg"], e["msg"])
-              for e in err.errors()]
+    errors = _field_errors(err, prefix)
     return ProblemError(422, code, zh, en, errors[0]["field"] if errors else prefix, errors)
+
+
+def _field_errors(err: ValidationError, prefix: str) -> list[dict[str, str]]:
+    # A validator's own message (bins out of order...) is the clearest reason; it is English only.
+    return [field_error(_path(prefix, e["loc"]), f"FIELD_{e['type'].upper()}",
+                        ZH.get(e["type"], "取值无效") + f"({e['msg']})", e["msg"]) for e in err.errors()]
 
 
 def _path(prefix: str, loc: tuple[Any, ...]) -> str:

@@ -28,6 +28,10 @@ def latest_version(session: Session, code: str) -> int:
     return session.exec(select(func.max(RatingModel.version)).where(RatingModel.code == code)).one() or 0
 
 
+def kind_of(session: Session, code: str) -> str | None:
+    return session.exec(select(RatingModel.kind).where(RatingModel.code == code).limit(1)).first()
+
+
 def active_head(session: Session, code: str) -> tuple[int, str] | None:
     """(id, checksum) of the active version, read without its content (the parsed model is cached by checksum)."""
     row = session.exec(select(RatingModel.id, RatingModel.checksum).where(
