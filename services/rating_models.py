@@ -89,8 +89,9 @@ def upload(session: Session, principal: Principal, body: RatingModelIn) -> Ratin
     content = model.model_copy(update={"version": version}).model_dump(mode="json")
     row = store.insert(session, kind=body.kind, code=code, version=version, content=content, tests=tests,
                        note=body.note, by=principal.subject, now=utcnow())
-    session.commit()
-    return RatingModelView.of(row)
+    view = RatingModelView.of(row)
+    session.commit()  # the view first: a session that expires on commit would leave it empty
+    return view
 
 
 def activate(session: Session, principal: Principal, model_id: int) -> RatingModelView:
@@ -103,8 +104,9 @@ def activate(session: Session, principal: Principal, model_id: int) -> RatingMod
     model_type, _ = KINDS[row.kind]
     _check(row.kind, model_type.model_validate(row.content), row.tests)  # again: the engine may have changed
     store.activate(session, row, by=principal.subject, now=utcnow())
-    session.commit()
-    return RatingModelView.of(row)
+    view = RatingModelView.of(row)
+    session.commit()  # the view first: a session that expires on commit would leave it empty
+    return view
 
 
 def listing(session: Session, *, kind: str | None, code: str | None, limit: int, offset: int) -> list[RatingModelSummary]:

@@ -118,8 +118,9 @@ def rate_now(session: Session, principal: Principal, customer_id: int, body: Rat
         raise ProblemError(422, "GUARANTEE_TYPE_NOT_OFFERED", "该产品不提供此担保方式",
                            "the product does not offer this guarantee type", "guarantee_type")
     row, _ = rate_customer(session, customer_id, terms=terms, guarantee_type=body.guarantee_type)
+    view = _result(row)
     session.commit()
-    return _result(row)
+    return view
 
 
 def current(session: Session, principal: Principal, customer_id: int) -> CurrentRatingView:
@@ -194,8 +195,9 @@ def request_override(session: Session, principal: Principal, customer_id: int, b
     row = store.insert_override(session, customer_id=customer_id, base_record_id=base.id, from_grade=base.grade,
                                 to_grade=body.to_grade, reason=body.reason, requested_by=principal.subject,
                                 requested_at=utcnow())
-    session.commit()
-    return OverrideView.of(row)
+    view = OverrideView.of(row)
+    session.commit()  # the view first: a session that expires on commit would leave it empty
+    return view
 
 
 def decide_override(session: Session, principal: Principal, override_id: int, body: OverrideDecisionIn) -> OverrideView:
@@ -224,8 +226,9 @@ def decide_override(session: Session, principal: Principal, override_id: int, bo
         result = _override_record(session, base, row, now)
         row.result_record_id = result.id
     session.add(row)
-    session.commit()
-    return OverrideView.of(row)
+    view = OverrideView.of(row)
+    session.commit()  # the view first: a session that expires on commit would leave it empty
+    return view
 
 
 def overrides(session: Session, principal: Principal, *, status: str | None, limit: int, offset: int) -> list[OverrideView]:

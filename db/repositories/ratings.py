@@ -20,6 +20,7 @@ from db.models import (
     Village,
 )
 from domain.identity import age_on
+from domain.money import to_fen
 from domain.rating.scoring import HouseholdFacts
 
 
@@ -39,16 +40,22 @@ def household_facts(session: Session, customer: Customer, as_of: date) -> tuple[
                       avg_loan_balance=dw.avg_loan_balance, settlement_txns=dw.settlement_txns,
                       months_as_customer=dw.months_as_customer, products_held=dw.products_held)
     if household is None:
-        return HouseholdFacts(**common, annual_income=customer.annual_income, total_assets=customer.total_assets,
-                              total_liabilities=customer.total_liabilities), [], False
+        return _facts(**common, annual_income=customer.annual_income, total_assets=customer.total_assets,
+                      total_liabilities=customer.total_liabilities), [], False
     village = session.get(Village, household.village_code)
-    facts = HouseholdFacts(
+    facts = _facts(
         **common, annual_income=household.annual_income, annual_expenses=household.annual_expenses,
         total_assets=household.total_assets, total_liabilities=household.total_liabilities,
         acreage_mu=household.acreage_mu, livestock_heads=household.livestock_heads,
         business_years=household.business_years, labour_count=household.labour_count,
         house_owned=household.house_owned, credit_village=bool(village and village.credit_village))
     return facts, [str(t) for t in household.policy_tags], True
+
+
+def _facts(**values: Any) -> HouseholdFacts:
+    # Two decimals always, as the columns hold them: the same facts read fresh or from an object just
+    # written make the same snapshot (an approved override holds while the snapshot is unchanged).
+    return HouseholdFacts(**{k: to_fen(v) if isinstance(v, Decimal) else v for k, v in values.items()})
 
 
 def by_request_key(session: Session, key: str) -> RatingRecord | None:
