@@ -1,15 +1,18 @@
 """Customer rating for staff: rate now, the current rating and its history, a rating explained in Chinese
-and English, manual overrides approved by a second person, and the rating models (upload, activate)."""
+and English, manual overrides approved by a second person, the rating models (upload, activate) and the
+data warehouse's contribution feed."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, UploadFile
 
 from api.deps import RulesChecker, RulesMaker, SessionDep, StaffMember, require_role
 from api.errors import responses
-from services import rating_models, ratings
+from services import contribution_facts, rating_models, ratings
+from services.clock import utcnow
+from services.contribution_facts import ContributionLoadReport
 from services.principal import ADMIN, APPROVER, CUSTOMER_MANAGER, Principal
 from services.schemas.ratings import (
     CurrentRatingView,
@@ -108,3 +111,15 @@ def get_model(model_id: Annotated[int, Path(ge=1)], user: RulesMaker, session: S
 def activate_model(model_id: Annotated[int, Path(ge=1)], user: RulesChecker, session: SessionDep) -> RatingModelView:
     """Put a draft in force (an administrator other than its uploader); the code's previous version retires."""
     return rating_models.activate(session, user, model_id)
+
+
+@router.post("/v1/contribution-facts", response_model=ContributionLoadReport, responses=responses(403, 422))
+async def load_contribution_facts(file: UploadFile, user: RulesMaker, session: SessionDep,
+                                  dry_run: Annotated[bool, Query()] = False) -> ContributionLoadReport:
+    """The data warehouse's contribution extract (CSV, UTF-8 or GBK, or XLSX; columns `customer_no`, `as_of`,
+    `avg_daily_assets`, `avg_daily_assets_prev`, `avg_loan_balance`, `settlement_txns`, `months_as_customer`,
+    `products_held`, or their Chinese headings): valid rows replace the customers' facts, refused rows come back
+    with every reason."""
+    data = await file.read()
+    return contribution_facts.load(session, data=data, filename=file.filename or "upload", dry_run=dry_run,
+                                   now=utcnow())

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from db.models import (
@@ -129,3 +130,30 @@ def overrides(session: Session, *, status: str | None, branch_code: str | None, 
         query = query.join(Customer, col(Customer.id) == RatingOverride.customer_id).where(
             Customer.branch_code == branch_code)
     return session.exec(query.order_by(col(RatingOverride.id).desc()).offset(offset).limit(limit)).all()
+
+
+def customer_ids_by_number(session: Session, numbers: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(numbers), 1000):
+        chunk = list(numbers[start:start + 1000])
+        found.update({no: cid for no, cid in session.exec(select(Customer.customer_no, Customer.id).where(
+            col(Customer.customer_no).in_(chunk))).all() if cid is not None})
+    return found
+
+
+def contribution_as_of(session: Session, customer_ids: Sequence[int]) -> dict[int, date]:
+    found: dict[int, date] = {}
+    for start in range(0, len(customer_ids), 1000):
+        chunk = list(customer_ids[start:start + 1000])
+        found.update(dict(session.exec(select(ContributionFacts.customer_id, ContributionFacts.as_of).where(
+            col(ContributionFacts.customer_id).in_(chunk))).all()))
+    return found
+
+
+def replace_contribution_facts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Set-based: the customers' old rows out, the new ones in (one executemany), in the caller's transaction."""
+    ids = [r["customer_id"] for r in rows]
+    for start in range(0, len(ids), 1000):
+        session.execute(delete(ContributionFacts).where(col(ContributionFacts.customer_id).in_(ids[start:start + 1000])))
+    if rows:
+        session.execute(insert(ContributionFacts), list(rows))
