@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from db.models import (
@@ -76,11 +77,17 @@ def insert_record(session: Session, *, customer_id: int, model_version: str, sco
     assert row.id is not None
     current = session.get(CustomerRating, customer_id, with_for_update=True)
     if current is None:
-        current = CustomerRating(customer_id=customer_id, rating_record_id=row.id, model_version=model_version,
-                                 score=score, grade=grade, stars=stars, source=source, rated_at=now)
-    else:
-        current.rating_record_id, current.model_version, current.score = row.id, model_version, score
-        current.grade, current.stars, current.source, current.rated_at = grade, stars, source, now
+        try:
+            with session.begin_nested():  # two first ratings at once: the second updates the first's row
+                session.add(CustomerRating(customer_id=customer_id, rating_record_id=row.id,
+                                           model_version=model_version, score=score, grade=grade, stars=stars,
+                                           source=source, rated_at=now))
+            return row
+        except IntegrityError:
+            current = session.get(CustomerRating, customer_id, with_for_update=True, populate_existing=True)
+            assert current is not None
+    current.rating_record_id, current.model_version, current.score = row.id, model_version, score
+    current.grade, current.stars, current.source, current.rated_at = grade, stars, source, now
     session.add(current)
     session.flush()
     return row

@@ -99,3 +99,29 @@ def test_the_age_is_taken_on_the_rating_date(own_engine):
     assert (senior.inputs["age"], senior.score, senior.grade) == (65, 66, "B")
     assert (too_old.inputs["age"], too_old.grade, too_old.reasons, too_old.credit_limit) == \
         (66, "C", ["AGE_OUT_OF_RANGE"], Decimal("0.00"))
+
+
+def test_two_first_ratings_at_once_leave_one_current_rating(engine):
+    """PostgreSQL: the second insert waits for the first transaction, then updates its row instead."""
+    import threading
+    import time
+
+    customer = farmer(engine)
+    first = Session(engine, expire_on_commit=False)
+    row_a, _ = ratings.rate_customer(first, customer.id, now=NOW)  # inserted, not committed
+    done: dict[str, RatingRecord] = {}
+
+    def second() -> None:
+        with Session(engine, expire_on_commit=False) as s:
+            done["b"], _ = ratings.rate_customer(s, customer.id, now=NOW)
+            s.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(0.5)  # the second is now waiting on the first's uncommitted row
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    with Session(engine) as s:
+        current = s.get(CustomerRating, customer.id)
+    assert current.rating_record_id == done["b"].id != row_a.id
