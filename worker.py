@@ -71,7 +71,7 @@ def simulators(engine: Engine, settings: Settings) -> Adapters:
     return Adapters(sms=SmsSimulator(engine), imaging=ImagingSimulator(engine), ca=CaSimulator(engine, crl_url=settings.crl_url),
                     core_banking=CoreBankingSimulator(engine, latency_s=settings.core_banking_latency_s,
                                                       answer_delay_s=settings.core_banking_answer_delay_s),
-                    rating=RatingSimulator(), renderer=renderer_for(settings.render_processes))
+                    rating=RatingSimulator(engine, latency_s=settings.rating_latency_s), renderer=renderer_for(settings.render_processes))
 
 
 def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> list[Any]:

@@ -10,6 +10,7 @@ from temporalio import activity
 
 from activities.clock import business_today, utcnow
 from activities.decisions import decide
+from activities.rating import rating_request_key
 from adapters.rating.port import RatingService
 from adapters.sms.port import SmsGateway
 from adapters.sms.texts import render_sms
@@ -22,12 +23,11 @@ from db.application_store import (
     upsert_guarantee,
 )
 from db.engine import session_scope
-from db.models import LoanApplication, RatingRecord
+from db.models import LoanApplication
 from domain import acceptance, approval, pricing
 from domain.acceptance import ApplicationFacts
-from domain.identity import IdProblem, age_on, normalise_resident_id
+from domain.identity import IdProblem, normalise_resident_id
 from domain.refusals import Refusal
-from domain.scorecard import RatingFacts
 from workflows.messages import (
     AcceptanceResult,
     ApplicationRef,
@@ -84,13 +84,11 @@ class ApplicationActivities:
             customer = get_customer(session, app.customer_id)
             customer_id, amount, guarantee_type = customer.id, app.amount, app.guarantee_type
             customer_type = customer.customer_type
-            facts = RatingFacts(age=age_on(customer.birth_date, today), customer_type=customer.customer_type,
-                                annual_income=customer.annual_income, total_assets=customer.total_assets,
-                                total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
-                                currently_overdue=customer.currently_overdue)
             lpr_table = lpr_store.table(session)
-        outcome = self._rating.rate(facts=facts, limit_coefficient=ref.product.limit_coefficient,
-                                    cap=ref.product.cap_for(guarantee_type))
+        # No transaction is open across the call: the rating system records its rating in its own (SQLite
+        # has one writer). The key is this activity's, so a retry after a lost answer rates once.
+        outcome = self._rating.rate(customer_id=customer_id, product=ref.product, guarantee_type=guarantee_type,
+                                    request_key=rating_request_key(), application_id=ref.application_id)
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
                          as_of=today, read=approval.outcome)
@@ -103,11 +101,6 @@ class ApplicationActivities:
                                   pricing.adjustments_of(priced.result))
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
-            session.add(RatingRecord(customer_id=customer_id, application_id=app.id,
-                                     model_version=outcome.model_version, score=outcome.score, grade=outcome.grade,
-                                     credit_limit=outcome.credit_limit, rated_at=utcnow(),
-                                     reasons=[i.model_dump() for i in outcome.items] + outcome.prefilter_hits,
-                                     inputs=facts.model_dump(mode="json")))
             app.score, app.grade, app.credit_limit = outcome.score, outcome.grade, outcome.credit_limit
             app.annual_rate = price.annual_rate if price else None
             session.add(app)

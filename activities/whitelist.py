@@ -10,14 +10,14 @@ from temporalio import activity
 
 from activities.clock import business_today, utcnow
 from activities.decisions import decide
+from activities.rating import rating_request_key
 from adapters.rating.port import RatingService
 from db.engine import session_scope
-from db.models import Customer, LoanApplication, RatingRecord, WhitelistCampaign, WhitelistRow
+from db.models import Customer, LoanApplication, WhitelistCampaign, WhitelistRow
 from db.repositories import applications, catalogue, customers, staff
 from db.repositories import whitelist as store
 from domain import approval
-from domain.identity import age_on, birth_date_of, region_of
-from domain.scorecard import RatingFacts
+from domain.identity import birth_date_of, region_of
 from workflows import names
 from workflows.messages import (
     ApplicationOpened,
@@ -70,22 +70,15 @@ class WhitelistActivities:
                 return _prepared(row, inp)
             customer = _customer_for(session, row, now)
             customer_id, preapproved = customer.id, row.preapproved_limit
-            facts = RatingFacts(age=age_on(customer.birth_date, business_today()), customer_type=customer.customer_type,
-                                annual_income=customer.annual_income, total_assets=customer.total_assets,
-                                total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
-                                currently_overdue=customer.currently_overdue)
-        outcome = self._rating.rate(facts=facts, limit_coefficient=inp.product.limit_coefficient,
-                                    cap=inp.product.cap_for("credit"))
+        # The rating system records the rating itself, in its own transaction (none of ours is open).
+        outcome = self._rating.rate(customer_id=customer_id, product=inp.product, guarantee_type="credit",
+                                    request_key=rating_request_key())
         offer = min(preapproved, outcome.credit_limit)
         decided = decide(self._engine, application_id=None, product_code=inp.product.code, scenario="approval",
                          inputs=approval.rule_facts(inp.product, offer, "credit", outcome), as_of=business_today(),
                          read=approval.outcome)
         with session_scope(self._engine) as session:
             row = _row(session, inp.row_id)
-            session.add(RatingRecord(customer_id=customer_id, model_version=outcome.model_version, score=outcome.score,
-                                     grade=outcome.grade, credit_limit=outcome.credit_limit, rated_at=now,
-                                     reasons=[i.model_dump() for i in outcome.items] + outcome.prefilter_hits,
-                                     inputs=facts.model_dump(mode="json")))
             row.customer_id, row.grade, row.offer_limit = customer_id, outcome.grade, offer
             if decided.outcome == "reject":
                 row.status, row.reason_code = "refused", decided.reason_codes[0]

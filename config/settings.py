@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     core_banking_latency_s: float = 0.0
     # ... and seconds before it answers a posting it has already committed (a slow or lost answer).
     core_banking_answer_delay_s: float = 0.0
+    # Latency injected into each call to the rating service simulator (real-time rating).
+    rating_latency_s: float = Field(default=0.0, ge=0)
     # End of day: notes per chunk (one transaction each) and chunks run at once (SQLite runs one).
     eod_chunk_size: int = Field(default=5000, ge=1)
     eod_parallel_chunks: int = Field(default=2, ge=1)

@@ -160,6 +160,11 @@ class RatingRecord(SQLModel, table=True):
     stars: int | None = Field(default=None, description="contribution stars: 0 (none) or 3..7")
     source: str = Field(default="realtime", max_length=16, description="realtime | batch | override")
     batch_run_id: int | None = Field(default=None, index=True, description="the quarterly run that wrote it")
+    # The real-time engines' full outcome (models, items, contribution indicators, limit breakdown, policy
+    # tags, override): nullable so the batch's set-based insert may leave it out.
+    detail: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_key: str | None = Field(default=None, max_length=160, unique=True,
+                                    description="the caller's idempotency key: a retried request gets this record back")
 
 
 class Document(SQLModel, table=True):
@@ -760,3 +765,50 @@ class ArchiveTransfer(SQLModel, table=True):
     decision_note: str = Field(default="", max_length=200)
     requested_at: datetime = timestamp()
     decided_at: datetime | None = timestamp(default=None, nullable=True)
+
+
+# ---- Rating models and overrides (issue 4) -------------------------------------------------------------------
+
+
+class RatingModel(SQLModel, table=True):
+    """One version of a credit scorecard or contribution model (domain.rating.model) with the test cases that
+    must pass. draft (uploaded, validated) -> active (a second person activated it; the code's previous active
+    version becomes retired). One active version per code."""
+
+    __tablename__ = "rating_model"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, description="scorecard | contribution")
+    code: str = Field(max_length=32, index=True)
+    version: int
+    status: str = Field(default="draft", max_length=16, description="draft | active | retired")
+    content: dict = json_field()
+    tests: list = json_field(list)
+    checksum: str = Field(max_length=64)
+    note: str = Field(default="", max_length=200)
+    created_by: str = Field(max_length=64, description="staff:<id>, or system for the shipped default")
+    created_at: datetime = timestamp()
+    activated_by: str | None = Field(default=None, max_length=64)
+    activated_at: datetime | None = timestamp(default=None, nullable=True)
+
+
+class RatingOverride(SQLModel, table=True):
+    """A request to change a customer's grade by hand; a second staff member approves or rejects it. The
+    approval writes a rating_record with source=override."""
+
+    __tablename__ = "rating_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    base_record_id: int = Field(foreign_key="rating_record.id", description="the rating it changes")
+    from_grade: str = Field(max_length=8)
+    to_grade: str = Field(max_length=8)
+    reason: str = Field(max_length=200)
+    status: str = Field(default="pending", max_length=16, index=True, description="pending | approved | rejected")
+    requested_by: str = Field(max_length=64)
+    requested_at: datetime = timestamp()
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = timestamp(default=None, nullable=True)
+    decision_note: str = Field(default="", max_length=200)
+    result_record_id: int | None = Field(default=None, foreign_key="rating_record.id")

@@ -13,6 +13,8 @@ from sqlmodel import select
 from db import archive_seed, lpr_store, rule_store
 from db.engine import session_scope
 from db.models import Branch, Customer, Product, StaffUser
+from db.repositories import rating_models
+from db.seed_archives import seed_demo_archives
 from domain.products import nongedai_default
 
 # Printed by `nongedai up`; the CLI refuses to seed in production, so this never guards real accounts.
@@ -144,4 +146,7 @@ def seed_demo(engine: Engine, *, now: datetime) -> dict[str, int]:
                                      total_liabilities=c.total_liabilities, blacklisted=c.blacklisted,
                                      created_at=now))
                 added["customer"] += 1
+        session.flush()
+        added["rating_model"] = rating_models.install_shipped(session, now)
+        added.update(seed_demo_archives(session, branch_code=TOWNSHIP_BRANCH, now=now))
     return added

@@ -40,6 +40,12 @@ class ProductTerms(BaseModel):
     line_validity_months: int = 36
     revolving: bool = True
     limit_coefficient: Decimal = Decimal("1.0")
+    # Credit limit = min(cap, (net assets x asset weight + annual net income x income weight) x grade factor
+    # x limit coefficient), down to 1,000 (DOMAIN.md "Rating and limits"; domain/rating/limits.py).
+    grade_factors: dict[str, Decimal] = Field(default_factory=lambda: {
+        "AAA": Decimal("1.0"), "AA": Decimal("0.8"), "A": Decimal("0.6"), "B": Decimal("0.3"), "C": Decimal("0")})
+    limit_asset_weight: Decimal = Decimal("0.3")
+    limit_income_weight: Decimal = Decimal("1.0")
     credit_cap: Decimal = Decimal("200000")
     guaranteed_cap: Decimal = Decimal("300000")
     lpr_tenor: Literal["1Y", "5Y"] = "1Y"

@@ -1,30 +1,17 @@
-"""The spine's simple, honest 100-point scorecard and credit limit (DOMAIN.md, illustrative defaults).
-
-Pre-filters run first; a hit means no grade and no line. Each item's points are kept as a reason so a
-rating can be explained. The full engines (issue 4) replace this module behind the rating adapter.
+"""What a rating answers (the rating port's RatingOutcome): grade, score, limit, items, pre-filter hits, and
+the stars and policy tags pricing reads. The engines behind it are domain/rating/ (issue 4), which replaced
+the spine's simple scorecard that used to live here.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
-from domain.money import floor_to
-
-MODEL_VERSION = "spine-scorecard-1"
-GRADE_BANDS = ((90, "AAA"), (80, "AA"), (70, "A"), (60, "B"))
-GRADE_FACTORS = {"AAA": Decimal("1.0"), "AA": Decimal("0.8"), "A": Decimal("0.6"), "B": Decimal("0.3"), "C": Decimal("0")}
-
-
-class RatingFacts(BaseModel):
-    age: int
-    customer_type: str
-    annual_income: Decimal
-    total_assets: Decimal
-    total_liabilities: Decimal
-    blacklisted: bool = False
-    currently_overdue: bool = False
+# The version a RatingOutcome names when built without one (tests and benchmarks build them by hand).
+MODEL_VERSION = "unrated"
 
 
 class ScoreItem(BaseModel):
@@ -42,51 +29,9 @@ class RatingOutcome(BaseModel):
     # Filled by the contribution engine (issue 4) and read by pricing (issue 3); None means not rated.
     stars: int | None = None
     policy_tags: list[str] = []
-
-
-def _band(value: Decimal, bins: tuple[tuple[Decimal, int], ...]) -> int:
-    points = 0
-    for threshold, pts in bins:
-        if value >= threshold:
-            points = pts
-    return points
-
-
-def score(facts: RatingFacts) -> tuple[int, list[ScoreItem]]:
-    net_assets = facts.total_assets - facts.total_liabilities
-    debt_ratio = facts.total_liabilities / facts.total_assets if facts.total_assets > 0 else Decimal("1")
-    items = [
-        ScoreItem(code="BASE", points=30),
-        ScoreItem(code="AGE", points=10 if 25 <= facts.age <= 55 else 5),
-        ScoreItem(code="INCOME", points=_band(facts.annual_income, (
-            (Decimal(0), 0), (Decimal(30_000), 10), (Decimal(60_000), 18), (Decimal(120_000), 25)))),
-        ScoreItem(code="NET_ASSETS", points=_band(net_assets, (
-            (Decimal(0), 0), (Decimal(50_000), 8), (Decimal(200_000), 15), (Decimal(500_000), 20)))),
-        ScoreItem(code="DEBT_RATIO", points=15 if debt_ratio <= Decimal("0.3") else 8 if debt_ratio <= Decimal("0.6") else 0),
-    ]
-    return min(sum(i.points for i in items), 100), items
-
-
-def grade_of(points: int) -> str:
-    for floor, grade in GRADE_BANDS:
-        if points >= floor:
-            return grade
-    return "C"
-
-
-def credit_limit(facts: RatingFacts, grade: str, coefficient: Decimal, cap: Decimal) -> Decimal:
-    """min(cap, (net assets x 0.3 + annual income x 1.0) x grade factor x coefficient), down to 1,000."""
-    net_assets = max(facts.total_assets - facts.total_liabilities, Decimal(0))
-    raw = (net_assets * Decimal("0.3") + facts.annual_income) * GRADE_FACTORS[grade] * coefficient
-    # A loss-making household (negative income) gets no line, never a negative one.
-    return floor_to(max(min(cap, raw), Decimal(0)), Decimal(1000))
-
-
-def rate(facts: RatingFacts, coefficient: Decimal, cap: Decimal) -> RatingOutcome:
-    hits = [code for code, hit in (("BLACKLIST", facts.blacklisted), ("CURRENT_OVERDUE", facts.currently_overdue)) if hit]
-    if hits:
-        return RatingOutcome(score=0, grade="C", credit_limit=Decimal("0.00"), items=[], prefilter_hits=hits)
-    points, items = score(facts)
-    grade = grade_of(points)
-    return RatingOutcome(score=points, grade=grade, credit_limit=credit_limit(facts, grade, coefficient, cap),
-                         items=items, prefilter_hits=[])
+    # Filled by the rating engines (domain/rating/engine.py): the contribution model's version, the reason
+    # codes, the limit's breakdown (domain.rating.limits.LimitBreakdown as JSON) and the stored record.
+    contribution_version: str | None = None
+    reasons: list[str] = []
+    limit_breakdown: dict[str, Any] | None = None
+    rating_record_id: int | None = None

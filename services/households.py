@@ -8,6 +8,7 @@ resident ID, `services.customers`); the other members stay in `household_member`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,7 @@ from domain.identity import (
     normalise_resident_id,
 )
 from services import customers as customer_service
+from services import ratings as rating_service
 from services.archive_forms import parse
 from services.clock import business_date
 from services.errors import ProblemError, field_error, forbidden, not_found
@@ -66,6 +68,9 @@ EDITOR_ROLES = frozenset({CUSTOMER_MANAGER, ADMIN})
 
 
 # ---- Who sees and edits what -------------------------------------------------------------------------------
+
+
+log = logging.getLogger(__name__)
 
 
 def archive_scope(principal: Principal) -> ArchiveScope:
@@ -454,9 +459,17 @@ def submit(session: Session, principal: Principal, household_id: int, body: Vers
 
 
 def on_archived(session: Session, household_id: int, *, now: datetime) -> None:
-    """Runs once an archive has been submitted and committed as archived; nothing follows submission yet."""
-    # part B wires real-time rating here
-    return None
+    """Real-time rating (实时评级) of the household's head once the archive is committed as archived. It runs
+    after that commit on purpose: a rating that fails never loses the submission, and staff can rate again
+    (POST /v1/customers/{id}/rating)."""
+    row = households.get(session, household_id)
+    assert row is not None
+    try:
+        rating_service.on_archived(session, row.customer_id, now=now)
+        session.commit()
+    except Exception:  # noqa: BLE001 — the archive is committed; the rating can be redone, the submission not lost
+        session.rollback()
+        log.warning("real-time rating after submission failed for household %s", household_id, exc_info=True)
 
 
 def image_row(session: Session, principal: Principal, household_id: int, image_id: int) -> HouseholdImage:

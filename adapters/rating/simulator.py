@@ -1,27 +1,37 @@
-"""Rating service simulator behind adapters.rating.port: the spine scorecard with latency and outages."""
+"""Rating service simulator behind adapters.rating.port: the in-project rating engines (services.ratings,
+the same code the staff API's "rate now" runs) in their own short transaction, with latency and outages.
+
+A real deployment would reach the rating system over the network; this stands in for it with the same
+answers, recorded in the same tables, so what a loan's review saw can be read back and explained.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from decimal import Decimal
+
+from sqlalchemy.engine import Engine
 
 from adapters.errors import AdapterUnavailable
-from domain import scorecard
-from domain.scorecard import RatingFacts, RatingOutcome
+from db.engine import session_scope
+from domain.products import ProductTerms
+from domain.scorecard import RatingOutcome
+from services.ratings import rate_customer
 
 
 class RatingSimulator:
-    """Stateless like the real service, so its faults are an in-memory counter rather than a table."""
+    """Its faults are an in-memory counter: the real service keeps no state a fault could live in."""
 
-    def __init__(self, latency_s: float = 0.0) -> None:
+    def __init__(self, engine: Engine, latency_s: float = 0.0) -> None:
         if latency_s < 0:
             raise ValueError("latency_s must be >= 0")
+        self._engine = engine
         self.latency_s = latency_s
         self._outages = 0
         self._lock = threading.Lock()
 
-    def rate(self, *, facts: RatingFacts, limit_coefficient: Decimal, cap: Decimal) -> RatingOutcome:
+    def rate(self, *, customer_id: int, product: ProductTerms, guarantee_type: str, request_key: str,
+             application_id: int | None = None) -> RatingOutcome:
         if self.latency_s:
             time.sleep(self.latency_s)
         with self._lock:
@@ -30,7 +40,10 @@ class RatingSimulator:
                 self._outages -= 1
         if down:
             raise AdapterUnavailable("rating service did not answer rate (injected fault)")
-        return scorecard.rate(facts, limit_coefficient, cap)
+        with session_scope(self._engine) as session:
+            _, outcome = rate_customer(session, customer_id, terms=product, guarantee_type=guarantee_type,
+                                       application_id=application_id, request_key=request_key)
+        return outcome
 
     def inject_fault(self, *, kind: str = "unavailable", times: int = 1) -> None:
         if kind != "unavailable":

@@ -17,6 +17,7 @@ from api.routes import (
     lpr,
     ops,
     products,
+    ratings,
     reminders,
     rules,
     whitelist,
@@ -25,4 +26,4 @@ from api.routes import (
 ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
            documents.router, ca.router, credit_lines.router, loans.router, ops.router,
            rules.router, lpr.router, lpr.price_router, products.router, whitelist.router,
-           households.router, reminders.router]
+           households.router, reminders.router, ratings.router]

@@ -93,6 +93,21 @@ class ContributionModel(BaseModel):
         default_factory=lambda: [(Decimal(50), 3), (Decimal(500), 4), (Decimal(2000), 5),
                                  (Decimal(10000), 6), (Decimal(80000), 7)],
         description="(minimum points, stars), ascending; below the first band no star")
+    # Indicators shown beside the stars (domain/rating/contribution.py), not part of the points.
+    loyal_months: int = Field(default=60, ge=0, description="tenure (months) for high loyalty")
+    loyal_products: int = Field(default=3, ge=0, description="products held for high loyalty")
+    growth_threshold: Decimal = Field(default=Decimal("0.10"), ge=0,
+                                      description="assets up (down) by this share of the year before: growing (declining)")
+
+    @field_validator("star_bands")
+    @classmethod
+    def _ascending(cls, bands: list[tuple[Decimal, int]]) -> list[tuple[Decimal, int]]:
+        floors, stars = [b[0] for b in bands], [b[1] for b in bands]
+        if not bands or floors != sorted(floors) or len(set(floors)) != len(floors) or floors[0] <= 0:
+            raise ValueError("star band minimum points must be positive and strictly ascending")
+        if stars != sorted(stars) or len(set(stars)) != len(stars) or not set(stars) <= set(STARS[1:]):
+            raise ValueError(f"star bands give distinct, ascending stars out of {list(STARS[1:])}")
+        return bands
 
 
 def default_scorecard() -> CreditScorecard:

@@ -33,6 +33,10 @@ class HouseholdFacts(BaseModel):
     avg_daily_assets: Decimal = Decimal(0)
     avg_loan_balance: Decimal = Decimal(0)
     settlement_txns: int = 0
+    # Loyalty and growth indicators (domain/rating/contribution.py); they do not change points or stars.
+    avg_daily_assets_prev: Decimal = Decimal(0)
+    months_as_customer: int = 0
+    products_held: int = 0
 
 
 class FeatureScore(BaseModel):
@@ -89,8 +93,14 @@ def prefilter_hits(facts: HouseholdFacts, card: CreditScorecard) -> list[str]:
 def score(facts: HouseholdFacts, card: CreditScorecard, contrib: ContributionModel) -> Scored:
     """Pre-filters first: a hit means grade C, score 0 and no items (so no line), as DOMAIN.md says."""
     points, stars = contribution(facts, contrib)
+    return score_with_stars(facts, card, points=points, stars=stars, contribution_version=contrib.version)
+
+
+def score_with_stars(facts: HouseholdFacts, card: CreditScorecard, *, points: Decimal, stars: int,
+                     contribution_version: int) -> Scored:
+    """The scorecard alone, given the contribution engine's answer (a scorecard's test cases name the stars)."""
     hits = prefilter_hits(facts, card)
-    base = dict(model_code=card.code, model_version=card.version, contribution_version=contrib.version,
+    base = dict(model_code=card.code, model_version=card.version, contribution_version=contribution_version,
                 prefilter_hits=hits, contribution_points=points, stars=stars)
     if hits:
         return Scored(**base, score=0, grade="C", items=[])

@@ -18,9 +18,9 @@ from db.models import Branch, Customer, Product, StaffUser
 from db.rule_store import shipped
 from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs, resident_id, seed_demo
 from domain.approval import decide
-from domain.identity import age_on, normalise_mobile, normalise_resident_id
+from domain.identity import normalise_mobile, normalise_resident_id
 from domain.products import nongedai_default
-from domain.scorecard import RatingFacts, rate
+from services.ratings import rate_customer
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -40,20 +40,17 @@ def test_demo_identifiers_are_valid() -> None:
     assert [c.mobile for c in specs] == [f"1380000000{i}" for i in range(1, len(specs) + 1)]
 
 
-def _decision(c, amount: str) -> str:
+def _decisions(engine, amount: str) -> dict[str, tuple[str, str]]:
+    """Each demo farmer rated in real time from the seeded archive, then the shipped approval rule set."""
     product = nongedai_default()
-    facts = RatingFacts(age=age_on(c.birth_date, NOW.date()), customer_type="farmer", annual_income=c.annual_income,
-                        total_assets=c.total_assets, total_liabilities=c.total_liabilities,
-                        blacklisted=c.blacklisted)
-    rating = rate(facts, product.limit_coefficient, product.credit_cap)
     rule_set, _ = shipped("NONG_E_DAI", "approval")
-    return decide(product, Decimal(amount), "credit", rating, rule_set=rule_set).decision
-
-
-def test_demo_customers_cover_each_outcome_of_a_50000_credit_loan() -> None:
-    outcomes = {c.name: _decision(c, "50000") for c in demo_customer_specs()}
-    assert outcomes == {"陈建国": "approve", "林秀英": "approve", "黄志明": "approve",
-                        "郑小红": "manual_review", "吴大勇": "reject"}
+    out = {}
+    with Session(engine) as s:
+        for c in s.exec(select(Customer).order_by(Customer.id)).all():
+            _, rating = rate_customer(s, c.id, terms=product, as_of=NOW.date(), now=NOW)
+            out[c.name] = (rating.grade, decide(product, Decimal(amount), "credit", rating, rule_set=rule_set).decision)
+        s.commit()
+    return out
 
 
 @pytest.fixture
@@ -70,12 +67,21 @@ def _counts(engine) -> dict[str, int]:
         return {m.__name__: s.exec(select(func.count()).select_from(m)).one() for m in (Product, Branch, StaffUser, Customer)}
 
 
+def test_demo_customers_cover_each_outcome_of_a_50000_credit_loan(sqlite_engine) -> None:
+    seed_demo(sqlite_engine, now=NOW)
+    assert _decisions(sqlite_engine, "50000") == {
+        "陈建国": ("AA", "approve"), "林秀英": ("AA", "approve"), "黄志明": ("AAA", "approve"),
+        "郑小红": ("B", "manual_review"), "吴大勇": ("C", "reject")}
+
+
 def test_seed_is_idempotent(sqlite_engine) -> None:
     assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 4, "lpr_rate": 4, "branch": 2, "staff": 6,
-                                                 "customer": 5, "village": 5, "archive_code": 20}
+                                                 "customer": 5, "village": 5, "archive_code": 20, "rating_model": 2, "household": 5,
+                                                 "contribution_facts": 5}
     first = _counts(sqlite_engine)
     assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0,
-                                                 "customer": 0, "village": 0, "archive_code": 0}
+                                                 "customer": 0, "village": 0, "archive_code": 0, "rating_model": 0, "household": 0,
+                                                 "contribution_facts": 0}
     assert _counts(sqlite_engine) == first == {"Product": 1, "Branch": 2, "StaffUser": 6, "Customer": 5}
 
 

@@ -11,13 +11,14 @@ from sqlmodel import Session, select
 from adapters.imaging.simulator import ImagingSimulator
 from db import archive_seed
 from db.engine import session_scope
-from db.models import Branch, Household, HouseholdChange, StaffUser, Village
+from db.models import CustomerRating, Household, HouseholdChange, RatingRecord, StaffUser, Village
 from db.repositories import households as repo
 from db.repositories.households import ArchiveScope, SearchCriteria
 from services import archive_images, households, transfers
 from services.errors import ProblemError
 from services.principal import Principal
 from services.schemas.households import HouseholdSearchIn, TransferDecisionIn, TransferIn, VersionIn
+from tests import factories
 from tests.api import archives
 
 NOW = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
@@ -26,9 +27,8 @@ BRANCH, VILLAGE = "350322101", "350322101201"
 
 @pytest.fixture
 def world(own_engine):
+    factories.ensure_reference_data(own_engine)  # the branch, and the product the real-time rating prices for
     with session_scope(own_engine) as s:
-        s.add(Branch(code=BRANCH, name="榜头信用社", region_code="350322"))
-        s.flush()
         archive_seed.install_codes(s)
         archive_seed.install_villages(s, BRANCH)
         for name, role in (("m1", "customer_manager"), ("m2", "customer_manager"), ("a1", "approver")):
@@ -160,3 +160,40 @@ def test_submission_calls_on_archived_once_the_archive_is_committed(world, monke
         assert seen == []
         archived = households.submit(s, staff["m1"], view.id, VersionIn(version=1), NOW)
     assert archived.status == "archived" and seen == [(view.id, "archived")]
+
+
+def test_submission_rates_the_head_in_real_time(world):
+    engine, staff = world
+    imaging = ImagingSimulator(engine)
+    with Session(engine) as s:
+        view = households.create(s, staff["m1"], _form(), NOW)
+        for n, kind in enumerate(("id_front", "id_back")):
+            archive_images.add(s, imaging, staff["m1"], view.id, kind=kind, data=archives.png(n), now=NOW)
+        customer_id = s.get(Household, view.id).customer_id
+        assert s.get(CustomerRating, customer_id) is None
+        households.submit(s, staff["m1"], view.id, VersionIn(version=1), NOW)
+    with Session(engine) as s:
+        current = s.get(CustomerRating, customer_id)
+        record = s.get(RatingRecord, current.rating_record_id)
+    assert current.source == record.source == "realtime"
+    # The snapshot is the archive's: the credit-village tag and the totals the form's items add up to.
+    assert record.inputs["credit_village"] is True
+    assert Decimal(record.inputs["annual_income"]) == Decimal(view.annual_income)
+
+
+def test_a_failed_rating_never_loses_the_submission(world, monkeypatch):
+    engine, staff = world
+    imaging = ImagingSimulator(engine)
+
+    def down(session, customer_id, *, now):
+        raise RuntimeError("rating unavailable")
+
+    monkeypatch.setattr(households.rating_service, "on_archived", down)
+    with Session(engine) as s:
+        view = households.create(s, staff["m1"], _form(), NOW)
+        for n, kind in enumerate(("id_front", "id_back")):
+            archive_images.add(s, imaging, staff["m1"], view.id, kind=kind, data=archives.png(n), now=NOW)
+        archived = households.submit(s, staff["m1"], view.id, VersionIn(version=1), NOW)
+    with Session(engine) as s:
+        assert archived.status == s.get(Household, view.id).status == "archived"
+        assert s.get(CustomerRating, s.get(Household, view.id).customer_id) is None

@@ -30,8 +30,8 @@ async def refused(handle, payload) -> str:
 
 async def test_manual_review_escalates_after_sla_and_checks_authority(ts_env, engine, settings):
     product = factories.ensure_reference_data(engine)
-    # Modest income and assets: grade B, so the rules send it to a person.
-    borrower = factories.customer(engine, income="30000", assets="80000", liabilities="30000")
+    # Modest income and assets: grade B (30 + 8 age + 8 income + 6 net assets + 12 debt = 64), so a person decides.
+    borrower = factories.customer(engine, income="40000", assets="100000", liabilities="20000")
     manager = factories.staff(engine, "customer_manager")
     branch_approver = factories.staff(engine, "approver", authority="100000")
     county_approver = factories.staff(engine, "approver", branch=factories.COUNTY, authority="20000")
@@ -68,7 +68,7 @@ async def test_manual_review_escalates_after_sla_and_checks_authority(ts_env, en
 
 async def test_the_initiator_cannot_approve_and_refer_back_returns_to_review(ts_env, engine, settings):
     product = factories.ensure_reference_data(engine)
-    borrower = factories.customer(engine, income="30000", assets="80000", liabilities="30000")
+    borrower = factories.customer(engine, income="40000", assets="100000", liabilities="20000")
     approver = factories.staff(engine, "approver", authority="100000")
     row = factories.application(engine, borrower, amount="30000", initiator=approver, channel="staff_proxy")
     client = ts_env.client

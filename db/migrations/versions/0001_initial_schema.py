@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 05:27:19.892398
+Create Date: 2026-12-06 06:22:09.950511
 
 """
 from typing import Sequence, Union
@@ -233,6 +233,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_version_code'), ['code'], unique=False)
+
+    op.create_table('rating_model',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('tests', sa.JSON(), nullable=False),
+    sa.Column('checksum', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('activated_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('activated_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code', 'version')
+    )
+    with op.batch_alter_table('rating_model', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_model_code'), ['code'], unique=False)
 
     op.create_table('rule_set',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -727,9 +747,12 @@ def upgrade() -> None:
     sa.Column('stars', sa.Integer(), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('batch_run_id', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('request_key')
     )
     with op.batch_alter_table('rating_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rating_record_batch_run_id'), ['batch_run_id'], unique=False)
@@ -852,6 +875,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_loan_note_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_note_line_id'), ['line_id'], unique=False)
 
+    op.create_table('rating_override',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('base_record_id', sa.Integer(), nullable=False),
+    sa.Column('from_grade', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('to_grade', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('requested_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('requested_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('decided_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('decision_note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('result_record_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['base_record_id'], ['rating_record.id'], ),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['result_record_id'], ['rating_record.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('rating_override', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_override_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rating_override_status'), ['status'], unique=False)
+
     op.create_table('repayment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('repayment_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -963,6 +1009,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_repayment_customer_id'))
 
     op.drop_table('repayment')
+    with op.batch_alter_table('rating_override', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_override_status'))
+        batch_op.drop_index(batch_op.f('ix_rating_override_customer_id'))
+
+    op.drop_table('rating_override')
     with op.batch_alter_table('loan_note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_note_line_id'))
         batch_op.drop_index(batch_op.f('ix_loan_note_customer_id'))
@@ -1088,6 +1139,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rule_set_product_code'))
 
     op.drop_table('rule_set')
+    with op.batch_alter_table('rating_model', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_model_code'))
+
+    op.drop_table('rating_model')
     with op.batch_alter_table('product_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_version_code'))
 

@@ -1,0 +1,54 @@
+"""A model's shipped test cases: the defaults pass their own; a case that expects otherwise is reported with
+its index, name, what it expected and what the model answered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from domain.rating.checks import ContributionCase, ScorecardCase, check_contribution, check_scorecard
+from domain.rating.model import ContributionModel, default_scorecard
+
+SHIPPED = Path(__file__).resolve().parents[3] / "rules" / "NONG_E_DAI"
+
+
+def cases(kind: str, case_type):
+    return [case_type.model_validate(c) for c in json.loads((SHIPPED / f"{kind}.tests.json").read_text())]
+
+
+def test_the_shipped_models_pass_their_cases():
+    assert check_scorecard(default_scorecard(), cases("scorecard", ScorecardCase)) == []
+    assert check_contribution(ContributionModel(), cases("contribution", ContributionCase)) == []
+
+
+def test_a_changed_scorecard_fails_the_case_that_pins_it():
+    card = default_scorecard()
+    card.grade_bands[0].min_score = 99  # AAA now needs 99: the 98-point household is AA
+    failures = check_scorecard(card, cases("scorecard", ScorecardCase))
+    assert [(f.index, f.got["grade"]) for f in failures] == [(0, "AA")]
+    assert failures[0].expected["grade"] == "AAA" and failures[0].name.startswith("AAA")
+
+
+def test_a_missing_reason_code_fails():
+    case = ScorecardCase.model_validate({"name": "c", "facts": {"age": 22}, "expect": {"grade": "C",
+                                                                                       "reasons": ["NO_SUCH_REASON"]}})
+    assert len(check_scorecard(default_scorecard(), [case])) == 1
+
+
+def test_given_stars_outside_the_scale_fail():
+    case = ScorecardCase.model_validate({"name": "c", "facts": {"age": 22}, "stars": 2, "expect": {"grade": "C"}})
+    assert check_scorecard(default_scorecard(), [case])[0].expected == {"stars": [0, 3, 4, 5, 6, 7]}
+
+
+def test_contribution_cases_compare_points_and_indicators():
+    model = ContributionModel(asset_weight=2)  # points double: 740 is 4 stars
+    failures = check_contribution(model, cases("contribution", ContributionCase))
+    assert failures and failures[0].name.startswith("3 stars") and failures[0].got["stars"] == 4
+
+
+def test_cases_refuse_unknown_fields():
+    with pytest.raises(ValidationError):
+        ScorecardCase.model_validate({"name": "c", "facts": {"age": 22}, "expect": {"grade": "C", "colour": "red"}})
