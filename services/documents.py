@@ -143,6 +143,9 @@ class SignatureView(BaseModel):
     certificate_serial: str
     signed_at: datetime | None = Field(description="the time in the signature's RFC 3161 timestamp")
     valid: bool
+    level: str | None = Field(default=None, description="B-B | B-T | B-LT | B-LTA: the validation data it carries")
+    revoked_later: bool = Field(default=False, description="the certificate was revoked after the signing time; "
+                                                           "the signature still holds")
     problem: str | None
 
 
@@ -153,12 +156,17 @@ class Verification(BaseModel):
     kind: str
     template_version: str
     status: str = Field(description="issued | signed | void")
+    superseded: bool = Field(default=False, description="void because amended terms replaced it")
+    void_reason: str | None = Field(default=None, description="why the document is void (a reason code)")
+    superseded_by: str | None = Field(default=None, description="the document that replaced it: verify that one")
+    notice: str | None = Field(default=None, description="what the status means, in Chinese, for the person scanning")
     sha256: str = Field(description="SHA-256 of the issued PDF: a copy whose hash differs has been altered")
     signed_sha256: str | None = Field(description="SHA-256 of the signed PDF, with every signature in it")
     issued_at: datetime
     signed_at: datetime | None
     signature_valid: bool | None = Field(description="every signature in the signed PDF holds; null if unsigned")
     signature_problem: str | None = None
+    signature_level: str | None = Field(default=None, description="the PAdES level every signature reaches")
     signatures: list[SignatureView] = []
 
 
@@ -170,6 +178,9 @@ class FileVerification(BaseModel):
     problem: str | None
     sha256: str
     doc_no: str | None = Field(description="the document whose signed PDF this file is, byte for byte")
+    level: str | None = Field(default=None, description="the PAdES level every signature reaches")
+    document_status: str | None = Field(default=None, description="that document's status now: signed | void")
+    superseded_by: str | None = Field(default=None, description="the document that replaced it, when void")
     signatures: list[SignatureView]
 
 
@@ -177,7 +188,16 @@ def _views(result: PdfVerification) -> list[SignatureView]:
     return [SignatureView(field_name=s.field_name, signer_kind=s.signer_kind,
                           organisation=s.signer_name if s.signer_kind == "seal" else None,
                           certificate_serial=s.certificate_serial, signed_at=s.signed_at, valid=s.valid,
+                          level=s.level, revoked_later=s.revoked_at is not None and s.valid,
                           problem=s.problem) for s in result.signatures]
+
+
+def _notice(doc: Document) -> str | None:
+    if doc.status != "void":
+        return None
+    if doc.superseded_by:
+        return f"本文件已作废：合同条款已变更，已由文件{doc.superseded_by}替代，请核验新文件。"
+    return "本文件已作废，不具有约束力。"
 
 
 def _unavailable(what: str) -> ProblemError:
@@ -189,7 +209,7 @@ def verification(session: Session, ca: SignatureAuthority, imaging: ImageStore, 
     doc = documents.by_no(session, doc_no)
     if doc is None:
         raise not_found("DOCUMENT", "未找到该文件,请核对编号", "no document with this number", "doc_no")
-    valid, problem, views = None, None, []
+    valid, problem, views, level = None, None, [], None
     if doc.signed_sha256:
         try:
             result = ca.verify_pdf(imaging.get(doc.signed_sha256))
@@ -202,15 +222,17 @@ def verification(session: Session, ca: SignatureAuthority, imaging: ImageStore, 
             valid, problem = False, "SIGNED_FILE_MISSING"
         else:
             views = _views(result)
-            valid = result.valid
+            valid, level = result.valid, result.level
             problem = result.problem or next((v.problem for v in views if v.problem), None)
             # The first signature must have been applied to the PDF that was issued, not to another one.
             if valid and (not log or log[0].document_sha256 != doc.sha256):
                 valid, problem = False, "NOT_THE_ISSUED_DOCUMENT"
     return Verification(doc_no=doc.doc_no, kind=doc.kind, template_version=doc.template_version, status=doc.status,
+                        superseded=doc.superseded_by is not None, void_reason=doc.void_reason,
+                        superseded_by=doc.superseded_by, notice=_notice(doc),
                         sha256=doc.sha256, signed_sha256=doc.signed_sha256, issued_at=doc.created_at,
                         signed_at=doc.signed_at, signature_valid=valid, signature_problem=None if valid else problem,
-                        signatures=views)
+                        signature_level=level if valid else None, signatures=views)
 
 
 def verify_file(session: Session, ca: SignatureAuthority, pdf: bytes) -> FileVerification:
@@ -221,7 +243,9 @@ def verify_file(session: Session, ca: SignatureAuthority, pdf: bytes) -> FileVer
     sha = hashlib.sha256(pdf).hexdigest()
     doc = documents.by_signed_sha256(session, sha)
     return FileVerification(valid=result.valid, tampered=result.tampered, problem=result.problem, sha256=sha,
-                            doc_no=doc.doc_no if doc else None, signatures=_views(result))
+                            doc_no=doc.doc_no if doc else None, level=result.level,
+                            document_status=doc.status if doc else None,
+                            superseded_by=doc.superseded_by if doc else None, signatures=_views(result))
 
 
 class EvidenceLog(BaseModel):

@@ -54,7 +54,7 @@ def test_the_drawdown_note_reads_back(note: LoanNoteData) -> None:
         "https://nongedai.example.cn/v1/documents/CL2025061800012-001/verification",
     ]:
         assert expected in text, expected
-    assert doc.template_version == DRAWDOWN_NOTE.version == "drawdown-note/1"
+    assert doc.template_version == DRAWDOWN_NOTE.version == "drawdown-note/2"
     assert cjk_fonts(doc)
 
 

@@ -44,8 +44,8 @@ async def test_a_drawdown_issues_its_note_and_schedule(dev_env, engine, settings
         docs = {d.kind: d for d in s.exec(select(Document).where(
             col(Document.doc_no).in_([accepted.note_no, f"{accepted.note_no}-S"]))).all()}
     assert set(docs) == {"drawdown_note", "repayment_schedule"}
-    assert docs["drawdown_note"].template_version == "drawdown-note/1"
-    assert docs["repayment_schedule"].template_version == "repayment-schedule/1"
+    assert docs["drawdown_note"].template_version == "drawdown-note/2"
+    assert docs["repayment_schedule"].template_version == "repayment-schedule/2"
     assert all(d.signer_customer_id == customer_id and d.status == "issued" for d in docs.values())
     assert docs["drawdown_note"].data_snapshot["note_no"] == accepted.note_no
     assert "borrower" not in docs["drawdown_note"].data_snapshot  # personal data stays in customer
