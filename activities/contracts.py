@@ -183,8 +183,9 @@ class ContractActivities:
         returns what was issued. Same three phases as issue_contracts: read, render and store, record."""
         schedule_no = f"{request.note_no}-S"
         with Session(self._engine) as session:
-            if document_by_no(session, request.note_no) is not None:
-                return NoteDocuments(doc_nos=[request.note_no, schedule_no])
+            issued = document_by_no(session, request.note_no)
+            if issued is not None:
+                return NoteDocuments(doc_nos=[request.note_no, schedule_no], note_document_id=issued.id)
             data, application_id, customer_id = self._note_data(session, request.note_no)
         stored = [("drawdown_note", request.note_no, self._renderer.drawdown_note(data)),
                   ("repayment_schedule", schedule_no,
@@ -193,12 +194,24 @@ class ContractActivities:
         shas = [self._imaging.put(r.pdf, content_type="application/pdf") for _, _, r in stored]
         snapshot = data.model_dump(mode="json", exclude=PERSONAL_FIELDS)
         with session_scope(self._engine) as session:
-            for (kind, doc_no, rendered), sha in zip(stored, shas, strict=True):
-                session.add(Document(doc_no=doc_no, application_id=application_id, kind=kind,
-                                     signer_customer_id=customer_id, template_version=rendered.template_version,
-                                     sha256=sha, data_snapshot=snapshot, signature_boxes=_boxes(rendered),
-                                     created_at=utcnow()))
-        return NoteDocuments(doc_nos=[d for _, d, _ in stored])
+            rows = [Document(doc_no=doc_no, application_id=application_id, kind=kind, signer_customer_id=customer_id,
+                             template_version=rendered.template_version, sha256=sha, data_snapshot=snapshot,
+                             signature_boxes=_boxes(rendered), created_at=utcnow())
+                    for (kind, doc_no, rendered), sha in zip(stored, shas, strict=True)]
+            session.add_all(rows)
+            session.flush()
+            return NoteDocuments(doc_nos=[r.doc_no for r in rows], note_document_id=rows[0].id)
+
+    @activity.defn
+    def void_note_documents(self, request: IssueNoteDocumentsInput) -> int:
+        """Void a cancelled drawdown's unsigned note and schedule: no debt stands on them. Returns how many."""
+        with session_scope(self._engine) as session:
+            docs = [d for d in (document_by_no(session, request.note_no),
+                                document_by_no(session, f"{request.note_no}-S")) if d is not None and d.status == "issued"]
+            for doc in docs:
+                doc.status, doc.void_reason = "void", "DRAWDOWN_CANCELLED"
+                session.add(doc)
+            return len(docs)
 
     def _note_data(self, session: Session, note_no: str) -> tuple[LoanNoteData, int, int]:
         note = note_by_no(session, note_no)

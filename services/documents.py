@@ -24,7 +24,7 @@ from services.principal import CUSTOMER_MANAGER, Principal
 from services.schemas.applications import DocumentView
 from services.schemas.common import CodeIn, CodeSent
 from workflows import names
-from workflows.messages import ApplicationState, GuarantorState, SignInput
+from workflows.messages import ApplicationState, DrawdownState, GuarantorState, SignInput
 
 
 class SignResult(BaseModel):
@@ -32,6 +32,7 @@ class SignResult(BaseModel):
     kind: str
     application: ApplicationState | None = None
     guarantee: GuarantorState | None = None
+    drawdown: DrawdownState | None = None
 
 
 def sign_purpose(doc_no: str) -> str:
@@ -53,16 +54,19 @@ def visible(session: Session, principal: Principal, doc_no: str) -> Document:
     return doc
 
 
-SIGNED_KINDS = ("loan_contract", "guarantee_contract")
+SIGNED_KINDS = ("loan_contract", "guarantee_contract", "drawdown_note")
 
 
 def _signable(session: Session, principal: Principal, doc_no: str) -> Document:
     doc = visible(session, principal, doc_no)
     if doc.kind not in SIGNED_KINDS:
-        # A drawdown's note and schedule are issued, not signed, for now.
+        # The repayment schedule is issued with the note, not signed on its own.
         raise ProblemError(409, "DOCUMENT_NOT_SIGNABLE", "该文件无需签署", f"a {doc.kind} is not signed", "doc_no")
     if principal.is_customer and doc.signer_customer_id != principal.id:
         raise forbidden("只能签署本人的合同", "only the named signer can sign this document", "NOT_SIGNER")
+    if doc.kind == "drawdown_note" and not principal.is_customer:
+        # Like the drawdown itself: staff cannot create a debt on a borrower's behalf.
+        raise forbidden("借据只能由借款人本人签署", "only the borrower signs a drawdown note", "ROLE_FORBIDDEN")
     if not principal.is_customer and principal.role != CUSTOMER_MANAGER:
         raise forbidden("只有签署人本人或客户经理(代为操作)可以签署", "only the signer or a customer manager can sign",
                         "ROLE_FORBIDDEN")
@@ -103,6 +107,8 @@ def _target(session: Session, doc: Document) -> str:
     assert app is not None and app.id is not None
     if doc.kind == "loan_contract":
         return app.workflow_id
+    if doc.kind == "drawdown_note":
+        return names.drawdown_workflow_id(doc.doc_no)
     guarantee = guarantees.current_for_signer(session, app.id, doc.signer_customer_id)
     if guarantee is None:
         raise ProblemError(409, "GUARANTEE_NOT_ACTIVE", "该保证人的担保已失效", "this guarantor's guarantee is no longer active",
@@ -123,6 +129,10 @@ async def sign(session: Session, workflows: WorkflowGateway, settings: Settings,
             state = await workflows.update(workflow_id, names.UPDATE_SIGN, request, result_type=ApplicationState,
                                            update_id=update_id)
             result = SignResult(doc_no=doc.doc_no, kind=doc.kind, application=state)
+        elif doc.kind == "drawdown_note":
+            d_state = await workflows.update(workflow_id, names.UPDATE_SIGN_NOTE, request, result_type=DrawdownState,
+                                             update_id=update_id)
+            result = SignResult(doc_no=doc.doc_no, kind=doc.kind, drawdown=d_state)
         else:
             g_state = await workflows.update(workflow_id, names.UPDATE_GUARANTOR_SIGN, request,
                                              result_type=GuarantorState, update_id=update_id)

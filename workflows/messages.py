@@ -418,6 +418,18 @@ class NoteDocuments(BaseModel):
     """The drawdown note (借据) and repayment schedule issued for one note: numbers only."""
 
     doc_nos: list[str]
+    note_document_id: int | None = Field(default=None, description="the note's document, which the borrower signs")
+
+
+class DrawdownState(BaseModel):
+    """What the drawdown's `state` query and its `sign_note` update answer: no personal data."""
+
+    note_no: str
+    stage: str
+    borrower_customer_id: int
+    note_document_id: int | None = None
+    signed: bool = False
+    failure_code: str | None = None
 
 
 class NoteCreated(BaseModel):

@@ -19,6 +19,7 @@ from adapters.imaging.simulator import ImagingSimulator
 from db.models import CreditLine, Document, Guarantee, LoanApplication
 from services.documents import verification
 from tests import factories
+from tests.workflows import histories
 from tests.workflows.support import has_contract, running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
@@ -100,6 +101,7 @@ async def test_guarantors_answer_and_sign_again_and_a_refusal_is_replaced(dev_en
                 document_id=new[("guarantee_contract", slot)]["document_id"], signer_customer_id=guarantor.id,
                 otp_ref=f"g{slot}"))
         result = await handle.result()
+        await histories.record(client, "guaranteed_loan_amended", row.workflow_id)
     assert result.status == "active"
 
     ca, imaging = CaSimulator(engine), ImagingSimulator(engine)
