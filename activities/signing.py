@@ -72,6 +72,9 @@ class SigningActivities:
             signed = self._ca.sign_pdf(
                 idempotency_key=f"{doc_no}:sign", document_ref=doc_no, pdf=pdf, signer=signer,
                 field_name=SIGNER_FIELD[kind], appearance=signer_box,
+                # The seal that follows at once embeds the chain and CRL (same CA) for both signatures,
+                # and seals them with the archive timestamp: one validation-data revision, not two.
+                long_term=False,
                 evidence={"channel": request.channel, "otp_ref": request.otp_ref, "document_sha256": issued_sha256,
                           "at": utcnow().isoformat()})
             sealed = self._ca.sign_pdf(

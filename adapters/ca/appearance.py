@@ -15,10 +15,12 @@ import tempfile
 import threading
 from functools import cache
 from hashlib import sha256
+from io import BytesIO
 from pathlib import Path
 
 from fontTools import subset, ttLib
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.font.opentype import CIDFontType0, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
@@ -71,9 +73,42 @@ def font_for(text: str) -> Path:
         return path
 
 
+_programs: dict[str, bytes] = {}
+
+
+class _PreCutFont(GlyphAccumulatorFactory):
+    """pyhanko's font engine, spared the work font_for already did: it would cut the font down again
+    and recompile its CFF program for every signature (~20 ms each). The program of each cut font is
+    compiled once and embedded as is: a few dozen glyphs, all of which the box may use."""
+
+    def create_font_engine(self, writer, obj_stream=None):  # noqa: ANN001, ANN201 - pyhanko's signature
+        engine = super().create_font_engine(writer, obj_stream)
+        cidfont = engine.cidfont_obj
+        if not isinstance(cidfont, CIDFontType0):
+            return engine  # not a CFF face: leave pyhanko to it
+        engine._subset_created = True  # noqa: SLF001 - font_for cut it already
+        path = self.font_file
+
+        def set_font_file(pdf_writer) -> generic.IndirectObject:  # noqa: ANN001
+            program = _programs.get(path)
+            if program is None:
+                buffer = BytesIO()
+                cidfont.cff.compile(buffer, cidfont.tt_font)
+                program = _programs[path] = buffer.getvalue()
+            stream = generic.StreamObject({generic.pdf_name("/Subtype"): generic.pdf_name("/CIDFontType0C")},
+                                          stream_data=program)
+            stream.compress()
+            ref = pdf_writer.add_object(stream)
+            cidfont._font_descriptor[generic.pdf_name("/FontFile3")] = ref  # noqa: SLF001 - as pyhanko's own
+            return ref
+
+        cidfont.set_font_file = set_font_file
+        return engine
+
+
 def stamp_style(lines: list[str]) -> TextStampStyle:
     """The box's style; its text is `lines`, fixed here (the time is known when the CA signs)."""
     text = "\n".join(lines)
     return TextStampStyle(
         stamp_text=text.replace("%", "%%"), border_width=1,
-        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(font_for(text)), font_size=FONT_SIZE)))
+        text_box_style=TextBoxStyle(font=_PreCutFont(str(font_for(text)), font_size=FONT_SIZE)))

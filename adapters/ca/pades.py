@@ -61,10 +61,13 @@ class Authorities:
     root: x509.Certificate
     issuing: x509.Certificate
     tsa: KeyPair
+    # pyhanko asks a timestamper for a throw-away token before each real one, to learn the TSA's chain
+    # for the validation data; one per digest algorithm serves every signature (a token costs ~10 ms).
+    dummy_tokens: dict[str, cms.ContentInfo] = field(default_factory=dict, compare=False, repr=False)
 
     def timestamper(self, at: datetime | None = None) -> _TimeStamper:
         return _TimeStamper(self.tsa, certs_to_embed=SimpleCertificateStore.from_certs(
-            [_asn1_cert(self.issuing), _asn1_cert(self.root)]), fixed_dt=at)
+            [_asn1_cert(self.issuing), _asn1_cert(self.root)]), fixed_dt=at, dummy_tokens=self.dummy_tokens)
 
 
 class _TimeStamper(DummyTimeStamper):
@@ -74,11 +77,20 @@ class _TimeStamper(DummyTimeStamper):
     It signs with the key object it was given: the parent re-parses the DER key on every token, and
     parsing an RSA key re-checks it (~35 ms, as much as the rest of a signature)."""
 
-    def __init__(self, tsa: KeyPair, **kwargs: Any) -> None:
+    def __init__(self, tsa: KeyPair, *, dummy_tokens: dict[str, cms.ContentInfo], **kwargs: Any) -> None:
         if not isinstance(tsa.key, rsa.RSAPrivateKey):
             raise TypeError("the TSA key must be RSA (pyhanko's responder writes rsassa_pkcs1v15)")
         super().__init__(tsa_cert=_asn1_cert(tsa.cert), tsa_key=_asn1_key(tsa), **kwargs)
         self._key = tsa.key
+        self._shared_dummies = dummy_tokens
+
+    async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
+        shared = self._shared_dummies.get(md_algorithm)
+        if shared is None:
+            shared = self._shared_dummies[md_algorithm] = await super().async_dummy_response(md_algorithm)
+        elif md_algorithm not in self._dummy_response_cache:
+            self._register_dummy(md_algorithm, shared)  # as the parent does: the TSA's certificates too
+        return shared
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
         digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
@@ -241,10 +253,11 @@ class _Store:
                    tuple(ref.get_object().data for ref in dss.crls))
 
     def covers(self, cert: asn1_x509.Certificate) -> bool:
-        """The signer's certificate and a CRL from its issuer are in the store."""
+        """The certificate's issuer and a CRL from that issuer are in the store: with the certificate itself,
+        which every signature carries, the whole chain and its revocation status are in the file."""
         issuer = cert.issuer.dump()
-        return cert.dump() in self.certs and any(asn1_crl.CertificateList.load(c).issuer.dump() == issuer
-                                                  for c in self.crls)
+        return (any(asn1_x509.Certificate.load(c).subject.dump() == issuer for c in self.certs)
+                and any(asn1_crl.CertificateList.load(c).issuer.dump() == issuer for c in self.crls))
 
 
 def verify(pdf: bytes, *, root: x509.Certificate, crls: list[bytes]) -> PdfCheck:

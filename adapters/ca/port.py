@@ -95,11 +95,12 @@ class EvidenceEntry(BaseModel):
 class SignatureAuthority(Protocol):
     def sign_pdf(self, *, idempotency_key: str, document_ref: str, pdf: bytes, signer: PersonSigner | SealSigner,
                  field_name: str, evidence: dict, appearance: SignatureAppearance | None = None,
-                 archive: bool = False) -> SignedPdf:
-        """Append one signature to the PDF with its chain and revocation data (PAdES B-LT); `archive` adds a
-        document timestamp over all of it (B-LTA), for the document's last signature. Idempotent by key: a
-        retry gets the same signed bytes. `evidence` holds channel, time, the one-time-code reference and
-        the document hash."""
+                 long_term: bool = True, archive: bool = False) -> SignedPdf:
+        """Append one signature to the PDF and, with `long_term`, the chain and revocation data to the
+        document's security store (PAdES B-LT); `archive` adds both and a document timestamp over all of it
+        (B-LTA), for the document's last signature, whose store then serves the earlier signatures too
+        (same CA). Idempotent by key: a retry gets the same signed bytes. `evidence` holds channel, time,
+        the one-time-code reference and the document hash."""
         ...
 
     def verify_pdf(self, pdf: bytes, *, offline: bool = False) -> PdfVerification:

@@ -56,6 +56,7 @@ class CaSimulator:
         self._crl_url = crl_url
         self._event_validity = event_validity
         self._authorities: dict[str, pki.KeyPair] | None = None
+        self._pades: pades.Authorities | None = None
         self.link = SimulatedLink(engine, system="CA", fault_table=CaFault, operations=OPERATIONS,
                                   latency_s=latency_s)
 
@@ -63,7 +64,7 @@ class CaSimulator:
 
     def sign_pdf(self, *, idempotency_key: str, document_ref: str, pdf: bytes, signer: PersonSigner | SealSigner,
                  field_name: str, evidence: dict, appearance: SignatureAppearance | None = None,
-                 archive: bool = False) -> SignedPdf:
+                 long_term: bool = True, archive: bool = False) -> SignedPdf:
         with self.link.call("sign"):
             if not 0 < len(idempotency_key) <= 128 or not 0 < len(document_ref) <= 64:
                 raise Refused("INVALID_REQUEST", "请求参数长度不正确")
@@ -89,7 +90,8 @@ class CaSimulator:
                     raise Refused("CERTIFICATE_EXPIRED", "签章证书不在有效期内")
             try:
                 signed = pades.sign(pdf, signer=pair, authorities=self._pades_authorities(), field_name=field_name,
-                                    reason=REASONS[signer.kind], location="农e贷", at=now, crls=[self.crl_der()],
+                                    reason=REASONS[signer.kind], location="农e贷", at=now,
+                                    crls=[self.crl_der()] if long_term or archive else None,
                                     appearance=_box(appearance, now), archive=archive)
             except RuntimeError:
                 raise  # ours (e.g. called on an event loop's thread), not the document's
@@ -201,8 +203,11 @@ class CaSimulator:
     # ---- keys ---------------------------------------------------------------------------------
 
     def _pades_authorities(self) -> pades.Authorities:
-        keys = self._keys()
-        return pades.Authorities(root=keys[ROOT].cert, issuing=keys[ISSUING].cert, tsa=keys[TSA])
+        # One per process, like the keys: it also keeps the TSA's throw-away token pyhanko asks for.
+        if self._pades is None:
+            keys = self._keys()
+            self._pades = pades.Authorities(root=keys[ROOT].cert, issuing=keys[ISSUING].cert, tsa=keys[TSA])
+        return self._pades
 
     def _keys(self) -> dict[str, pki.KeyPair]:
         # Created once per database and then only read, so one copy per process is enough.

@@ -222,6 +222,12 @@ def test_levels_reached_by_what_a_signature_carries(ca: CaSimulator, contract_pd
     # Without the CA's CRL a B-T signature cannot be checked for revocation; B-LT carries its own.
     assert not pades.verify(timestamped, root=root, crls=[]).valid
     assert pades.verify(long_term, root=root, crls=[]).valid
+    # The platform's way: the signer adds no store of their own, the seal right after embeds chain and CRL
+    # for the document and timestamps it all; the signer's signature reaches B-LTA with it, offline too.
+    sealed = ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-LVL", pdf=timestamped, signer=SEAL,
+                         field_name="lender_seal", evidence={}, archive=True)
+    check = pades.verify(sealed.pdf, root=root, crls=[])
+    assert check.valid and [s.level for s in check.signatures] == ["B-LTA", "B-LTA"]
 
 
 def test_a_revoked_seal_cannot_sign(db_engine: Engine, contract_pdf: bytes) -> None:
