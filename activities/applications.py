@@ -116,6 +116,11 @@ class ApplicationActivities:
             app = get_application(session, update.application_id)
             if "approved_amount" in update.detail:
                 app.approved_amount = Decimal(str(update.detail["approved_amount"]))
+            # Amended terms: the contracts about to be reissued read them from the application.
+            if update.detail.get("term_months"):
+                app.term_months = int(update.detail["term_months"])
+            if update.detail.get("repayment_method"):
+                app.repayment_method = update.detail["repayment_method"]
             if update.detail.get("approver_id"):
                 app.decided_by = int(update.detail["approver_id"])
             _apply(session, app, update)

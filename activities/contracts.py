@@ -20,13 +20,20 @@ from db.document_store import documents_of, lender_branches
 from db.engine import session_scope
 from db.line_store import get_line, note_by_no
 from db.models import Customer, Document, LoanApplication, ScheduleInstallment
+from db.repositories.applications import documents as all_documents_of
 from db.repositories.documents import by_no as document_by_no
 from documents.models import GuaranteeContractData, Lender, LoanContractData, LoanNoteData, Party, ScheduleRow
 from documents.render import RenderedDocument
 from documents.renderer import DocumentRenderer
 from domain import pricing
 from domain.schedule import add_months
-from workflows.messages import DocumentRef, IssueContractsInput, IssueNoteDocumentsInput, NoteDocuments
+from workflows.messages import (
+    DocumentRef,
+    IssueContractsInput,
+    IssueNoteDocumentsInput,
+    NoteDocuments,
+    SupersedeDocumentsInput,
+)
 
 BP = Decimal("0.0001")
 GUARANTEE_PERIOD_MONTHS = 6
@@ -52,9 +59,25 @@ def _contract_no(app_no: str, revision: int) -> str:
     return base if revision == 1 else f"{base}-R{revision}"
 
 
+def _boxes(rendered: RenderedDocument) -> dict[str, list[float]]:
+    return {name: list(box) for name, box in rendered.signature_boxes.items()}
+
+
 def _ref(doc: Document, slot: int | None) -> DocumentRef:
     return DocumentRef(document_id=doc.id, doc_no=doc.doc_no, kind=doc.kind, signer_customer_id=doc.signer_customer_id,
                        sha256=doc.sha256, guarantor_slot=slot)
+
+
+def _link_replaced(session: Session, app: LoanApplication, revision: int, new_nos: list[str]) -> None:
+    """Point each contract of the previous revision to the one that replaces it (same kind and guarantor
+    slot), so that scanning an old contract's QR code leads to the new one."""
+    old_base, new_base = _contract_no(app.app_no, revision - 1), _contract_no(app.app_no, revision)
+    for doc in all_documents_of(session, app.id):  # the old ones are void by now
+        if doc.doc_no == old_base or doc.doc_no.startswith(f"{old_base}-G"):
+            replacement = new_base + doc.doc_no.removeprefix(old_base)
+            if replacement in new_nos and doc.superseded_by is None:
+                doc.superseded_by = replacement
+                session.add(doc)
 
 
 class ContractActivities:
@@ -92,7 +115,10 @@ class ContractActivities:
             borrower = get_customer(session, app.customer_id)
             borrower.settlement_account = account
             session.add(borrower)
-            return [self._record(session, app, draft, rendered, sha) for draft, (rendered, sha) in stored]
+            refs = [self._record(session, app, draft, rendered, sha) for draft, (rendered, sha) in stored]
+            if request.revision > 1:
+                _link_replaced(session, app, request.revision, [draft.data.contract_no for draft, _ in stored])
+            return refs
 
     def _drafts(self, session: Session, app: LoanApplication, request: IssueContractsInput,
                 account: str) -> list[_Draft]:
@@ -146,7 +172,7 @@ class ContractActivities:
         snapshot = draft.data.model_dump(mode="json", exclude=PERSONAL_FIELDS)
         doc = Document(doc_no=draft.data.contract_no, application_id=app.id, kind=draft.kind,
                        signer_customer_id=draft.signer_id, template_version=rendered.template_version, sha256=sha,
-                       data_snapshot=snapshot, created_at=utcnow())
+                       data_snapshot=snapshot, signature_boxes=_boxes(rendered), created_at=utcnow())
         session.add(doc)
         session.flush()
         return _ref(doc, draft.slot)
@@ -157,8 +183,9 @@ class ContractActivities:
         returns what was issued. Same three phases as issue_contracts: read, render and store, record."""
         schedule_no = f"{request.note_no}-S"
         with Session(self._engine) as session:
-            if document_by_no(session, request.note_no) is not None:
-                return NoteDocuments(doc_nos=[request.note_no, schedule_no])
+            issued = document_by_no(session, request.note_no)
+            if issued is not None:
+                return NoteDocuments(doc_nos=[request.note_no, schedule_no], note_document_id=issued.id)
             data, application_id, customer_id = self._note_data(session, request.note_no)
         stored = [("drawdown_note", request.note_no, self._renderer.drawdown_note(data)),
                   ("repayment_schedule", schedule_no,
@@ -167,11 +194,24 @@ class ContractActivities:
         shas = [self._imaging.put(r.pdf, content_type="application/pdf") for _, _, r in stored]
         snapshot = data.model_dump(mode="json", exclude=PERSONAL_FIELDS)
         with session_scope(self._engine) as session:
-            for (kind, doc_no, rendered), sha in zip(stored, shas, strict=True):
-                session.add(Document(doc_no=doc_no, application_id=application_id, kind=kind,
-                                     signer_customer_id=customer_id, template_version=rendered.template_version,
-                                     sha256=sha, data_snapshot=snapshot, created_at=utcnow()))
-        return NoteDocuments(doc_nos=[d for _, d, _ in stored])
+            rows = [Document(doc_no=doc_no, application_id=application_id, kind=kind, signer_customer_id=customer_id,
+                             template_version=rendered.template_version, sha256=sha, data_snapshot=snapshot,
+                             signature_boxes=_boxes(rendered), created_at=utcnow())
+                    for (kind, doc_no, rendered), sha in zip(stored, shas, strict=True)]
+            session.add_all(rows)
+            session.flush()
+            return NoteDocuments(doc_nos=[r.doc_no for r in rows], note_document_id=rows[0].id)
+
+    @activity.defn
+    def void_note_documents(self, request: IssueNoteDocumentsInput) -> int:
+        """Void a cancelled drawdown's unsigned note and schedule: no debt stands on them. Returns how many."""
+        with session_scope(self._engine) as session:
+            docs = [d for d in (document_by_no(session, request.note_no),
+                                document_by_no(session, f"{request.note_no}-S")) if d is not None and d.status == "issued"]
+            for doc in docs:
+                doc.status, doc.void_reason = "void", "DRAWDOWN_CANCELLED"
+                session.add(doc)
+            return len(docs)
 
     def _note_data(self, session: Session, note_no: str) -> tuple[LoanNoteData, int, int]:
         note = note_by_no(session, note_no)
@@ -200,13 +240,16 @@ class ContractActivities:
         return data, app.id, borrower.id
 
     @activity.defn
-    def supersede_documents(self, application_id: int) -> int:
-        """Void every contract of the application, signed or not: its terms were amended. Returns how many."""
+    def supersede_documents(self, request: SupersedeDocumentsInput | int) -> int:
+        """Void every live contract of the application, signed or not: its terms were amended. Returns how many.
+        (An int is the application id, as workflows started before the reason was recorded send it.)"""
+        if isinstance(request, int):
+            request = SupersedeDocumentsInput(application_id=request, reason_code="TERMS_AMENDED")
         with session_scope(self._engine) as session:
-            docs = [d for d in documents_of(session, application_id)
-                    if d.kind in ("loan_contract", "guarantee_contract")]
+            docs = [d for d in documents_of(session, request.application_id)
+                    if d.kind in ("loan_contract", "guarantee_contract") and d.status != "void"]
             for doc in docs:
-                doc.status = "void"
+                doc.status, doc.void_reason = "void", f"AMENDED:{request.reason_code}"[:48]
                 session.add(doc)
             return len(docs)
 
@@ -216,6 +259,6 @@ class ContractActivities:
         with session_scope(self._engine) as session:
             docs = [d for d in documents_of(session, application_id) if d.status == "issued"]
             for doc in docs:
-                doc.status = "void"
+                doc.status, doc.void_reason = "void", "APPLICATION_ENDED"
                 session.add(doc)
             return len(docs)

@@ -12,18 +12,31 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clock import utcnow
-from adapters.ca.port import PersonSigner, SealSigner, SignatureAuthority, SignedPdf
+from adapters.ca.port import PersonSigner, SealSigner, SignatureAppearance, SignatureAuthority, SignedPdf
 from adapters.errors import Refused
 from adapters.imaging.port import ImageStore
 from db.application_store import get_application, get_customer
 from db.document_store import lender_branches
 from db.engine import session_scope
 from db.models import Document
+from domain.identity import mask_name
 from workflows.messages import SignDocumentInput, SignDocumentResult
 
 # The PDF signature field each party signs in; verification reports these names.
-SIGNER_FIELD = {"loan_contract": "borrower", "guarantee_contract": "guarantor"}
+SIGNER_FIELD = {"loan_contract": "borrower", "guarantee_contract": "guarantor", "drawdown_note": "borrower"}
 SEAL_FIELD = "lender_seal"
+# The roles as each document names its parties, for the visible signature.
+SIGNER_ROLE = {"loan_contract": "借款人", "guarantee_contract": "保证人", "drawdown_note": "借款人"}
+SEAL_ROLE = {"guarantee_contract": "债权人"}
+
+
+def _appearance(doc: Document, field_name: str, lines: list[str]) -> SignatureAppearance | None:
+    """The visible signature in the box the template left for this field; None (invisible) without one."""
+    box = (doc.signature_boxes or {}).get(field_name)
+    if box is None:
+        return None
+    page, *corners = box
+    return SignatureAppearance(page=page, box=tuple(corners), lines=lines)
 
 
 class SigningActivities:
@@ -50,16 +63,27 @@ class SigningActivities:
             seal = SealSigner(signer_ref=f"SEAL-{cooperative.code}", organisation=cooperative.name,
                               branch=branch.name)
             issued_sha256, doc_no, kind = doc.sha256, doc.doc_no, doc.kind
+            # The name as the public sees it on the signature page: the contract body carries it in full.
+            signer_box = _appearance(doc, SIGNER_FIELD[kind], [f"{SIGNER_ROLE[kind]}：{mask_name(customer.name)}"])
+            seal_box = _appearance(doc, SEAL_FIELD, [f"{SEAL_ROLE.get(kind, '贷款人')}（电子签章）：",
+                                                     f"{cooperative.name}"])
         pdf = self._imaging.get(issued_sha256)
         try:
             signed = self._ca.sign_pdf(
                 idempotency_key=f"{doc_no}:sign", document_ref=doc_no, pdf=pdf, signer=signer,
-                field_name=SIGNER_FIELD[kind],
+                field_name=SIGNER_FIELD[kind], appearance=signer_box,
+                # The seal that follows at once embeds the chain and CRL (same CA) for both signatures,
+                # and seals them with the archive timestamp: one validation-data revision, not two.
+                long_term=False,
                 evidence={"channel": request.channel, "otp_ref": request.otp_ref, "document_sha256": issued_sha256,
                           "at": utcnow().isoformat()})
             sealed = self._ca.sign_pdf(
                 idempotency_key=f"{doc_no}:seal", document_ref=doc_no, pdf=signed.pdf, signer=seal,
-                field_name=SEAL_FIELD,
+                field_name=SEAL_FIELD, appearance=seal_box,
+                # The last signature: with it the CA seals the document and its validation data with an
+                # archive timestamp (PAdES B-LTA), so the signatures can be checked long after the CA's
+                # certificates and lists have expired.
+                archive=True,
                 # The seal is applied by the system on the lender's behalf, after and because the signer signed.
                 evidence={"channel": "system", "after_signature": signed.signature_id,
                           "document_sha256": signed.signed_sha256, "at": utcnow().isoformat()})

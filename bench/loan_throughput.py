@@ -501,7 +501,16 @@ async def _one_lifecycle(client: Any, queue: str, loan: PreparedLoan, watcher: C
                         requested_by="customer"),
         result_type=DrawdownAccepted)
     life.drawdown_workflow_id = accepted.workflow_id
-    outcome = await client.get_workflow_handle(accepted.workflow_id, result_type=DrawdownResult).result()
+    drawdown = client.get_workflow_handle(accepted.workflow_id, result_type=DrawdownResult)
+    # The borrower signs the note (借据) once it waits for them, as the API's sign endpoint does.
+    while (state := await drawdown.query(names.QUERY_STATE))["stage"] in ("started", "creating_note",
+                                                                           "issuing_documents"):
+        await asyncio.sleep(0.05)
+    if state["stage"] == "awaiting_signature":
+        await drawdown.execute_update(names.UPDATE_SIGN_NOTE, SignInput(
+            document_id=state["note_document_id"], signer_customer_id=loan.customer_id,
+            otp_ref=f"otp-bench-note-{loan.application_id}"))
+    outcome = await drawdown.result()
     if outcome.status != "disbursed":
         raise RuntimeError(f"{accepted.workflow_id} ended {outcome.status} {outcome.failure_code}")
     life.finished = time.time()

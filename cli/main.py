@@ -64,10 +64,17 @@ def _dev_server(settings: Settings, _args: argparse.Namespace) -> int:
     os.execv(argv[0], argv)  # noqa: S606 - replace ourselves so signals reach the server directly
 
 
+def _aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. +08:00")
+    return value
+
+
 def _verify_pdf(settings: Settings, args: argparse.Namespace) -> int:
     from cli.verify import verify_pdf
 
-    return verify_pdf(settings, args.file, as_json=args.json)
+    return verify_pdf(settings, args.file, as_json=args.json, offline=args.offline)
 
 
 def _revoke(settings: Settings, args: argparse.Namespace) -> int:
@@ -75,7 +82,7 @@ def _revoke(settings: Settings, args: argparse.Namespace) -> int:
     from cli.verify import revoke_certificate
 
     try:
-        return revoke_certificate(settings, args.serial, args.reason)
+        return revoke_certificate(settings, args.serial, args.reason, effective_at=args.effective_at)
     except Refused as refused:
         raise StartupError(f"{refused.code}: {refused.message}") from refused
 def _whitelist(settings: Settings, args: argparse.Namespace) -> int:
@@ -102,10 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify-pdf", help="check a signed contract PDF: integrity, chain, revocation, signers")
     verify.add_argument("file", type=Path)
     verify.add_argument("--json", action="store_true", help="print the full result as JSON")
+    verify.add_argument("--offline", action="store_true",
+                        help="use only the validation data inside the PDF (not the CA's current CRL)")
     verify.set_defaults(run=_verify_pdf)
     revoke = sub.add_parser("revoke-certificate", help="put a signer's or seal's certificate on the CA's CRL")
     revoke.add_argument("serial", help="certificate serial number, hex")
     revoke.add_argument("--reason", default="unspecified", help="e.g. keyCompromise")
+    revoke.add_argument("--effective-at", type=_aware_datetime, default=None,
+                        help="ISO time the key stopped being trustworthy, if before now (e.g. 2026-12-01T08:00:00+08:00)")
     revoke.set_defaults(run=_revoke)
     sub.add_parser("dev-server", help="run only the Temporal dev server (persisted under var/temporal)").set_defaults(
         run=_dev_server)

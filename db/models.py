@@ -179,6 +179,12 @@ class Document(SQLModel, table=True):
     signature_id: str | None = Field(default=None, max_length=64, description="the CA's signature record")
     status: str = Field(default="issued", max_length=16, description="issued | signed | void")
     data_snapshot: dict = json_field()
+    # Signature field -> [page, x1, y1, x2, y2] (PDF points) of its box on the signature page, where the CA
+    # draws the visible signature. Empty for documents issued before the boxes existed: signed invisibly.
+    signature_boxes: dict = json_field()
+    # A voided document says why, and which document replaced it when its terms were amended.
+    void_reason: str | None = Field(default=None, max_length=48)
+    superseded_by: str | None = Field(default=None, max_length=40, description="doc_no of the replacement")
     created_at: datetime = timestamp()
     signed_at: datetime | None = timestamp(default=None, nullable=True)
 

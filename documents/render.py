@@ -42,10 +42,16 @@ class DocumentTemplate:
 
 # Bump a version whenever its template, _macros.html or base.css changes what a signer reads:
 # issued documents record it, and re-rendering a stored snapshot must give the same text.
-LOAN_CONTRACT = DocumentTemplate("loan_contract.html", "loan-contract/1")
-GUARANTEE_CONTRACT = DocumentTemplate("guarantee_contract.html", "guarantee-contract/1")
-DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/1")
-REPAYMENT_SCHEDULE = DocumentTemplate("repayment_schedule.html", "repayment-schedule/1")
+LOAN_CONTRACT = DocumentTemplate("loan_contract.html", "loan-contract/2")
+GUARANTEE_CONTRACT = DocumentTemplate("guarantee_contract.html", "guarantee-contract/2")
+DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/2")
+REPAYMENT_SCHEDULE = DocumentTemplate("repayment_schedule.html", "repayment-schedule/2")
+
+
+# A signature box's position: page index, then x1, y1, x2, y2 in PDF points from the page's lower left.
+SignatureBox = tuple[int, float, float, float, float]
+BOX_ID_PREFIX = "sig-"
+PT_PER_CSS_PX = 0.75
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class RenderedDocument:
     sha256: str
     template_version: str
     page_count: int
+    # Signature field name -> where its visible signature goes (the template's sig-<field> boxes).
+    signature_boxes: dict[str, SignatureBox] = field(default_factory=dict)
 
 
 @cache
@@ -105,7 +113,21 @@ def render_pdf(template: DocumentTemplate, data: BaseModel) -> RenderedDocument:
     if not families & CJK_FAMILIES:
         raise RuntimeError(f"no CJK font embedded (got {sorted(families)}): install fonts-noto-cjk")
     return RenderedDocument(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
-                            template_version=template.version, page_count=len(document.pages))
+                            template_version=template.version, page_count=len(document.pages),
+                            signature_boxes=_signature_boxes(document))
+
+
+def _signature_boxes(document) -> dict[str, SignatureBox]:  # noqa: ANN001 - weasyprint's Document
+    """Each sig-<field> element's box, from CSS pixels from the top left to PDF points from the bottom left."""
+    boxes: dict[str, SignatureBox] = {}
+    for index, page in enumerate(document.pages):
+        height = page.height * PT_PER_CSS_PX
+        for anchor, (x1, y1, x2, y2) in page.anchors.items():
+            if anchor.startswith(BOX_ID_PREFIX):
+                boxes[anchor.removeprefix(BOX_ID_PREFIX)] = (
+                    index, round(x1 * PT_PER_CSS_PX, 2), round(height - y2 * PT_PER_CSS_PX, 2),
+                    round(x2 * PT_PER_CSS_PX, 2), round(height - y1 * PT_PER_CSS_PX, 2))
+    return boxes
 
 
 def render_loan_contract(data: LoanContractData) -> RenderedDocument:

@@ -65,6 +65,8 @@ class ProductTerms(BaseModel):
     replacement_deadline_hours: int = 168
     confirmation_deadline_hours: int = 24
     signing_deadline_hours: int = 72
+    # The borrower signs each drawdown's note (借据) before the money moves; unsigned by then, it is cancelled.
+    note_signing_deadline_hours: int = 24
     referral_deadline_hours: int = 168
 
     @field_validator("allocation_order")

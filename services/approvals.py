@@ -48,7 +48,8 @@ async def amend(session: Session, workflows: WorkflowGateway, principal: Princip
     assert approver.id is not None
     request = AmendTermsInput(
         approver_id=approver.id, approver_role=approver.role, authority_limit=approver.authority_limit,
-        approver_branch=approver.branch_code, approved_amount=body.approved_amount, reason_code=body.reason_code)
+        approver_branch=approver.branch_code, approved_amount=body.approved_amount, reason_code=body.reason_code,
+        term_months=body.term_months, repayment_method=body.repayment_method, annual_rate=body.annual_rate)
     return await send_update(workflows, app, names.UPDATE_AMEND_TERMS, request, update_id)
 
 

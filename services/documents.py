@@ -24,7 +24,7 @@ from services.principal import CUSTOMER_MANAGER, Principal
 from services.schemas.applications import DocumentView
 from services.schemas.common import CodeIn, CodeSent
 from workflows import names
-from workflows.messages import ApplicationState, GuarantorState, SignInput
+from workflows.messages import ApplicationState, DrawdownState, GuarantorState, SignInput
 
 
 class SignResult(BaseModel):
@@ -32,6 +32,7 @@ class SignResult(BaseModel):
     kind: str
     application: ApplicationState | None = None
     guarantee: GuarantorState | None = None
+    drawdown: DrawdownState | None = None
 
 
 def sign_purpose(doc_no: str) -> str:
@@ -53,16 +54,19 @@ def visible(session: Session, principal: Principal, doc_no: str) -> Document:
     return doc
 
 
-SIGNED_KINDS = ("loan_contract", "guarantee_contract")
+SIGNED_KINDS = ("loan_contract", "guarantee_contract", "drawdown_note")
 
 
 def _signable(session: Session, principal: Principal, doc_no: str) -> Document:
     doc = visible(session, principal, doc_no)
     if doc.kind not in SIGNED_KINDS:
-        # A drawdown's note and schedule are issued, not signed, for now.
+        # The repayment schedule is issued with the note, not signed on its own.
         raise ProblemError(409, "DOCUMENT_NOT_SIGNABLE", "该文件无需签署", f"a {doc.kind} is not signed", "doc_no")
     if principal.is_customer and doc.signer_customer_id != principal.id:
         raise forbidden("只能签署本人的合同", "only the named signer can sign this document", "NOT_SIGNER")
+    if doc.kind == "drawdown_note" and not principal.is_customer:
+        # Like the drawdown itself: staff cannot create a debt on a borrower's behalf.
+        raise forbidden("借据只能由借款人本人签署", "only the borrower signs a drawdown note", "ROLE_FORBIDDEN")
     if not principal.is_customer and principal.role != CUSTOMER_MANAGER:
         raise forbidden("只有签署人本人或客户经理(代为操作)可以签署", "only the signer or a customer manager can sign",
                         "ROLE_FORBIDDEN")
@@ -103,6 +107,8 @@ def _target(session: Session, doc: Document) -> str:
     assert app is not None and app.id is not None
     if doc.kind == "loan_contract":
         return app.workflow_id
+    if doc.kind == "drawdown_note":
+        return names.drawdown_workflow_id(doc.doc_no)
     guarantee = guarantees.current_for_signer(session, app.id, doc.signer_customer_id)
     if guarantee is None:
         raise ProblemError(409, "GUARANTEE_NOT_ACTIVE", "该保证人的担保已失效", "this guarantor's guarantee is no longer active",
@@ -123,6 +129,10 @@ async def sign(session: Session, workflows: WorkflowGateway, settings: Settings,
             state = await workflows.update(workflow_id, names.UPDATE_SIGN, request, result_type=ApplicationState,
                                            update_id=update_id)
             result = SignResult(doc_no=doc.doc_no, kind=doc.kind, application=state)
+        elif doc.kind == "drawdown_note":
+            d_state = await workflows.update(workflow_id, names.UPDATE_SIGN_NOTE, request, result_type=DrawdownState,
+                                             update_id=update_id)
+            result = SignResult(doc_no=doc.doc_no, kind=doc.kind, drawdown=d_state)
         else:
             g_state = await workflows.update(workflow_id, names.UPDATE_GUARANTOR_SIGN, request,
                                              result_type=GuarantorState, update_id=update_id)
@@ -143,6 +153,9 @@ class SignatureView(BaseModel):
     certificate_serial: str
     signed_at: datetime | None = Field(description="the time in the signature's RFC 3161 timestamp")
     valid: bool
+    level: str | None = Field(default=None, description="B-B | B-T | B-LT | B-LTA: the validation data it carries")
+    revoked_later: bool = Field(default=False, description="the certificate was revoked after the signing time; "
+                                                           "the signature still holds")
     problem: str | None
 
 
@@ -153,12 +166,17 @@ class Verification(BaseModel):
     kind: str
     template_version: str
     status: str = Field(description="issued | signed | void")
+    superseded: bool = Field(default=False, description="void because amended terms replaced it")
+    void_reason: str | None = Field(default=None, description="why the document is void (a reason code)")
+    superseded_by: str | None = Field(default=None, description="the document that replaced it: verify that one")
+    notice: str | None = Field(default=None, description="what the status means, in Chinese, for the person scanning")
     sha256: str = Field(description="SHA-256 of the issued PDF: a copy whose hash differs has been altered")
     signed_sha256: str | None = Field(description="SHA-256 of the signed PDF, with every signature in it")
     issued_at: datetime
     signed_at: datetime | None
     signature_valid: bool | None = Field(description="every signature in the signed PDF holds; null if unsigned")
     signature_problem: str | None = None
+    signature_level: str | None = Field(default=None, description="the PAdES level every signature reaches")
     signatures: list[SignatureView] = []
 
 
@@ -170,6 +188,9 @@ class FileVerification(BaseModel):
     problem: str | None
     sha256: str
     doc_no: str | None = Field(description="the document whose signed PDF this file is, byte for byte")
+    level: str | None = Field(default=None, description="the PAdES level every signature reaches")
+    document_status: str | None = Field(default=None, description="that document's status now: signed | void")
+    superseded_by: str | None = Field(default=None, description="the document that replaced it, when void")
     signatures: list[SignatureView]
 
 
@@ -177,7 +198,16 @@ def _views(result: PdfVerification) -> list[SignatureView]:
     return [SignatureView(field_name=s.field_name, signer_kind=s.signer_kind,
                           organisation=s.signer_name if s.signer_kind == "seal" else None,
                           certificate_serial=s.certificate_serial, signed_at=s.signed_at, valid=s.valid,
+                          level=s.level, revoked_later=s.revoked_at is not None and s.valid,
                           problem=s.problem) for s in result.signatures]
+
+
+def _notice(doc: Document) -> str | None:
+    if doc.status != "void":
+        return None
+    if doc.superseded_by:
+        return f"本文件已作废：合同条款已变更，已由文件{doc.superseded_by}替代，请核验新文件。"
+    return "本文件已作废，不具有约束力。"
 
 
 def _unavailable(what: str) -> ProblemError:
@@ -189,7 +219,7 @@ def verification(session: Session, ca: SignatureAuthority, imaging: ImageStore, 
     doc = documents.by_no(session, doc_no)
     if doc is None:
         raise not_found("DOCUMENT", "未找到该文件,请核对编号", "no document with this number", "doc_no")
-    valid, problem, views = None, None, []
+    valid, problem, views, level = None, None, [], None
     if doc.signed_sha256:
         try:
             result = ca.verify_pdf(imaging.get(doc.signed_sha256))
@@ -202,15 +232,17 @@ def verification(session: Session, ca: SignatureAuthority, imaging: ImageStore, 
             valid, problem = False, "SIGNED_FILE_MISSING"
         else:
             views = _views(result)
-            valid = result.valid
+            valid, level = result.valid, result.level
             problem = result.problem or next((v.problem for v in views if v.problem), None)
             # The first signature must have been applied to the PDF that was issued, not to another one.
             if valid and (not log or log[0].document_sha256 != doc.sha256):
                 valid, problem = False, "NOT_THE_ISSUED_DOCUMENT"
     return Verification(doc_no=doc.doc_no, kind=doc.kind, template_version=doc.template_version, status=doc.status,
+                        superseded=doc.superseded_by is not None, void_reason=doc.void_reason,
+                        superseded_by=doc.superseded_by, notice=_notice(doc),
                         sha256=doc.sha256, signed_sha256=doc.signed_sha256, issued_at=doc.created_at,
                         signed_at=doc.signed_at, signature_valid=valid, signature_problem=None if valid else problem,
-                        signatures=views)
+                        signature_level=level if valid else None, signatures=views)
 
 
 def verify_file(session: Session, ca: SignatureAuthority, pdf: bytes) -> FileVerification:
@@ -221,7 +253,9 @@ def verify_file(session: Session, ca: SignatureAuthority, pdf: bytes) -> FileVer
     sha = hashlib.sha256(pdf).hexdigest()
     doc = documents.by_signed_sha256(session, sha)
     return FileVerification(valid=result.valid, tampered=result.tampered, problem=result.problem, sha256=sha,
-                            doc_no=doc.doc_no if doc else None, signatures=_views(result))
+                            doc_no=doc.doc_no if doc else None, level=result.level,
+                            document_status=doc.status if doc else None,
+                            superseded_by=doc.superseded_by if doc else None, signatures=_views(result))
 
 
 class EvidenceLog(BaseModel):

@@ -53,12 +53,15 @@ with workflow.unsafe.imports_passed_through():
         SignDocumentInput,
         SignInput,
         StageUpdate,
+        SupersedeDocumentsInput,
         SupplyInfoInput,
         WithdrawInput,
     )
     from workflows.notify import send_sms
     from workflows.refuse import refuse
 
+# Amendments record their reason on the voided documents (older runs sent the bare application id).
+AMEND_TERMS_PATCH = "amend-terms-reason"
 CLOSED_STAGES = ("activating", "completed", "rejected", "withdrawn", "cancelled", "expired")
 MAX_ESCALATIONS = 2
 CANCEL_ROLES = ("customer_manager", "approver", "admin")
@@ -163,8 +166,11 @@ class LoanApplicationWorkflow:
                 break
             # Terms changed: nothing signed on the old terms may stand, and the new contracts get a
             # fresh signing window.
-            approved_amount = await self._apply_amendment(self._amend)
+            amended = await self._apply_amendment(self._amend)
             self._amend = None
+            if amended is None:
+                return self._result()  # a guarantor refused the new terms and nobody replaced them
+            approved_amount = amended
         if any(s.status == "sign_expired" for s in self._current_slots()):
             return await self._end("expired", "expired", ["GUARANTOR_DID_NOT_SIGN"], "expired")
 
@@ -175,14 +181,15 @@ class LoanApplicationWorkflow:
                               annual_rate=self._state.annual_rate, revolving=inp.product.revolving,
                               validity_months=inp.product.line_validity_months,
                               # The contract caps each drawdown at the applied term, with its repayment method.
-                              max_term_months=inp.term_months),
+                              max_term_months=self._state.term_months or inp.term_months),
             **policies.DB_WRITE.kwargs())
         await workflow.start_child_workflow(
             CreditLineWorkflow.run,
             CreditLineInput(line_id=line.line_id, line_no=line.line_no, customer_id=inp.customer_id,
                             branch_code=inp.branch_code, product=inp.product, amount=line.amount,
                             revolving=line.revolving, expiry_date=line.expiry_date,
-                            max_term_months=line.max_term_months, repayment_methods=[inp.repayment_method]),
+                            max_term_months=line.max_term_months,
+                            repayment_methods=[self._state.repayment_method or inp.repayment_method]),
             id=line.workflow_id,
             # The line outlives the application by years.
             parent_close_policy=ParentClosePolicy.ABANDON)
@@ -209,19 +216,42 @@ class LoanApplicationWorkflow:
                 await self._children[doc.guarantor_slot].signal(names.SIGNAL_CONTRACT_READY,
                                                                 ContractReadySignal(document_id=doc.document_id))
 
-    async def _apply_amendment(self, amend: AmendTermsInput) -> Decimal:
+    async def _apply_amendment(self, amend: AmendTermsInput) -> Decimal | None:
+        """Void the old contracts, record the new terms and, for a guaranteed loan, ask every guarantor to
+        consent again. The new amount, or None when the application ended meanwhile."""
         # A signature under way lands before the old contracts are voided, never on a new one.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await workflow.execute_activity_method(ContractActivities.supersede_documents, self._in.application_id,
-                                               **policies.DB_WRITE.kwargs())
+        await workflow.execute_activity_method(
+            ContractActivities.supersede_documents,
+            # Runs started before the reason was recorded sent the bare id: replay must see the same input.
+            SupersedeDocumentsInput(application_id=self._in.application_id, reason_code=amend.reason_code)
+            if workflow.patched(AMEND_TERMS_PATCH) else self._in.application_id,
+            **policies.DB_WRITE.kwargs())
         self._signed.clear()
         self._state.signed_document_ids = []
         self._state.contract_revision += 1
         self._state.approved_amount = amend.approved_amount
+        changed: dict = {}
+        if amend.term_months is not None:
+            self._state.term_months = changed["term_months"] = amend.term_months
+        if amend.repayment_method is not None:
+            self._state.repayment_method = changed["repayment_method"] = amend.repayment_method
+        if amend.annual_rate is not None:
+            self._state.annual_rate = amend.annual_rate
+            changed["annual_rate"] = str(amend.annual_rate)
         await self._write(ApplicationActivities.record_decision, "contracting", "approved", [],
                           f"staff:{amend.approver_id}",
                           {"approved_amount": str(amend.approved_amount), "amended": amend.reason_code,
-                           "contract_revision": self._state.contract_revision})
+                           "contract_revision": self._state.contract_revision, **changed})
+        if self._current_slots():
+            # A guarantee covers the debt as written: under new terms each guarantor answers again, and
+            # may refuse; a refusal can be replaced in time, as before approval.
+            for slot in self._current_slots():
+                await self._cancel_child(self._children[slot.slot])
+                await self._invite_guarantor(slot.slot, slot.attempt + 1, slot.guarantor_customer_id)
+            if not await self._gather_guarantors():
+                return None
+            await self._stage("contracting")
         return amend.approved_amount
 
     async def _review_and_approve(self, inp: LoanApplicationInput) -> Decimal | None:
@@ -307,7 +337,8 @@ class LoanApplicationWorkflow:
             GuarantorInput(application_id=self._in.application_id, app_no=self._in.app_no,
                            parent_workflow_id=workflow.info().workflow_id, slot=slot, attempt=attempt,
                            guarantor_customer_id=guarantor_id, borrower_customer_id=self._in.customer_id,
-                           amount=self._in.amount,
+                           # What the guarantee would cover: the approved amount once there is one.
+                           amount=self._state.approved_amount or self._in.amount,
                            consent_deadline_hours=self._in.product.guarantor_deadline_hours,
                            signing_deadline_hours=self._in.product.signing_deadline_hours),
             id=child_id, parent_close_policy=ParentClosePolicy.REQUEST_CANCEL)
@@ -501,19 +532,36 @@ class LoanApplicationWorkflow:
             raise refuse("InvalidState", "只能在待签署阶段变更合同条款", "terms can change only while awaiting signatures")
         if request.approver_role != "approver":
             raise refuse("NotAuthorised", "只有审批岗可以变更合同条款", "only approvers can amend terms")
-        if self._current_slots():
-            # A guarantor's child workflow ends once they sign, so it could not sign new terms.
-            raise refuse("AmendmentNotSupported", "保证贷款暂不支持签署阶段变更条款",
-                         "terms of a guaranteed loan cannot be amended while awaiting signatures")
+        if request.approver_id == self._in.initiator_staff_id:
+            raise refuse("SameAsInitiator", "审批人不能是发起人本人", "the approver cannot be the initiator")
         current = self._state.approved_amount or self._in.amount
-        if not 0 < request.approved_amount < current:
-            raise refuse("AmountInvalid", "变更后的金额须大于零且低于原批准金额",
-                         "the amended amount must be positive and below the approved amount")
+        if not 0 < request.approved_amount <= current:
+            raise refuse("AmountInvalid", "变更后的金额须大于零且不高于原批准金额",
+                         "the amended amount must be positive and not above the approved amount")
         if request.approved_amount > request.authority_limit:
             raise refuse("AuthorityExceeded", f"超出您的审批权限({request.authority_limit:,.2f}元)",
                          "amount exceeds your approval authority")
-        if request.approver_id == self._in.initiator_staff_id:
-            raise refuse("SameAsInitiator", "审批人不能是发起人本人", "the approver cannot be the initiator")
+        product = self._in.product
+        term = request.term_months or self._state.term_months or self._in.term_months
+        method = request.repayment_method or self._state.repayment_method or self._in.repayment_method
+        if not product.min_term_months <= term <= product.max_term_months:
+            raise refuse("TermOutOfRange", f"期限须在{product.min_term_months}至{product.max_term_months}个月之间",
+                         "term outside the product's bounds")
+        if method not in product.repayment_methods:
+            raise refuse("RepaymentMethod", "本产品不支持该还款方式", "repayment method not offered")
+        if method == "bullet" and term > product.bullet_max_months:
+            raise refuse("BulletTooLong", "利随本清贷款期限不得超过一年", "bullet loans are at most 1 year")
+        rate = request.annual_rate
+        if rate is not None and not product.floor_rate <= rate <= product.cap_rate:
+            raise refuse("RateOutOfRange", f"利率须在产品定价区间{product.floor_rate:.2%}至{product.cap_rate:.2%}之内",
+                         "the rate must be within the product's floor and cap")
+        if rate is not None and self._price is not None and (rate - self._price.lpr) % Decimal("0.0001"):
+            raise refuse("RateInvalid", "利率须为LPR加整数个基点", "the rate must be LPR plus whole basis points")
+        unchanged = (request.approved_amount == current and term == (self._state.term_months or self._in.term_months)
+                     and method == (self._state.repayment_method or self._in.repayment_method)
+                     and (rate is None or rate == self._state.annual_rate))
+        if unchanged:
+            raise refuse("NothingChanged", "变更后的条款与原条款相同", "the amendment changes nothing")
 
     @workflow.update(name=names.UPDATE_WITHDRAW)
     def withdraw(self, request: WithdrawInput) -> ApplicationState:

@@ -56,8 +56,9 @@ class ApprovalDecisionInput(BaseModel):
 
 
 class AmendTermsInput(BaseModel):
-    """An approver lowers the approved amount while the contracts await signatures: every contract of
-    the old terms is voided, signed or not, and new ones are issued for signing."""
+    """An approver changes the terms while the contracts await signatures: a lower (or the same) amount,
+    another term, repayment method or rate within the product's pricing. Every contract of the old terms
+    is voided, signed or not, new ones are issued, and every guarantor consents and signs again."""
 
     approver_id: int
     approver_role: str
@@ -65,6 +66,14 @@ class AmendTermsInput(BaseModel):
     approver_branch: str
     approved_amount: Decimal
     reason_code: str = Field(min_length=1, max_length=48)
+    term_months: int | None = None
+    repayment_method: str | None = None
+    annual_rate: Decimal | None = None
+
+
+class SupersedeDocumentsInput(BaseModel):
+    application_id: int
+    reason_code: str = Field(description="why the terms changed; the voided documents record it")
 
 
 class SupplyInfoInput(BaseModel):
@@ -137,6 +146,8 @@ class ApplicationState(BaseModel):
     documents: list[DocumentRef] = []
     signed_document_ids: list[int] = []
     contract_revision: int = Field(default=1, description="2 and up after terms were amended")
+    term_months: int | None = Field(default=None, description="set once amended terms changed the applied term")
+    repayment_method: str | None = Field(default=None, description="set once amended terms changed it")
     line_no: str | None = None
 
 
@@ -407,6 +418,18 @@ class NoteDocuments(BaseModel):
     """The drawdown note (借据) and repayment schedule issued for one note: numbers only."""
 
     doc_nos: list[str]
+    note_document_id: int | None = Field(default=None, description="the note's document, which the borrower signs")
+
+
+class DrawdownState(BaseModel):
+    """What the drawdown's `state` query and its `sign_note` update answer: no personal data."""
+
+    note_no: str
+    stage: str
+    borrower_customer_id: int
+    note_document_id: int | None = None
+    signed: bool = False
+    failure_code: str | None = None
 
 
 class NoteCreated(BaseModel):

@@ -45,6 +45,7 @@ UPDATE_DECLINE_OFFER = "decline_offer"
 
 # CreditLineWorkflow
 UPDATE_REQUEST_DRAWDOWN = "request_drawdown"
+UPDATE_SIGN_NOTE = "sign_note"  # on DrawdownWorkflow
 SIGNAL_DRAWDOWN_SETTLED = "drawdown_settled"
 SIGNAL_FREEZE = "freeze"
 SIGNAL_UNFREEZE = "unfreeze"

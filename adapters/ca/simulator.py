@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +23,7 @@ from adapters.ca.port import (
     PdfVerification,
     PersonSigner,
     SealSigner,
+    SignatureAppearance,
     SignatureFinding,
     SignedPdf,
 )
@@ -35,9 +36,11 @@ OPERATIONS = frozenset({"sign", "verify"})
 ROOT, ISSUING, TSA = "root", "issuing", "tsa"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DEFAULT_CRL_URL = "http://127.0.0.1:8000/v1/ca/crl"
-# An event certificate outlives the contract it signs, so the signature verifies at any time during
-# the loan without long-term validation data (PAdES-B-LTA), which this simulator does not add.
+# Signatures are checked at their signing time with the validation data embedded then (PAdES B-LT/B-LTA),
+# so an event certificate need only outlive the signing; a long validity costs nothing and keeps
+# documents signed before the validation data was embedded (B-T) checkable during the loan.
 DEFAULT_EVENT_VALIDITY = timedelta(days=10 * 365)
+BEIJING = timezone(timedelta(hours=8))
 SEAL_VALIDITY = timedelta(days=5 * 365)
 TAMPER_PROBLEMS = ("DOCUMENT_TAMPERED", "SIGNATURE_INVALID", "SIGNATURE_UNREADABLE", "NOT_AS_SIGNED",
                    "MODIFIED_AFTER_SIGNING")
@@ -53,13 +56,15 @@ class CaSimulator:
         self._crl_url = crl_url
         self._event_validity = event_validity
         self._authorities: dict[str, pki.KeyPair] | None = None
+        self._pades: pades.Authorities | None = None
         self.link = SimulatedLink(engine, system="CA", fault_table=CaFault, operations=OPERATIONS,
                                   latency_s=latency_s)
 
     # ---- signing ------------------------------------------------------------------------------
 
     def sign_pdf(self, *, idempotency_key: str, document_ref: str, pdf: bytes, signer: PersonSigner | SealSigner,
-                 field_name: str, evidence: dict) -> SignedPdf:
+                 field_name: str, evidence: dict, appearance: SignatureAppearance | None = None,
+                 long_term: bool = True, archive: bool = False) -> SignedPdf:
         with self.link.call("sign"):
             if not 0 < len(idempotency_key) <= 128 or not 0 < len(document_ref) <= 64:
                 raise Refused("INVALID_REQUEST", "请求参数长度不正确")
@@ -85,7 +90,9 @@ class CaSimulator:
                     raise Refused("CERTIFICATE_EXPIRED", "签章证书不在有效期内")
             try:
                 signed = pades.sign(pdf, signer=pair, authorities=self._pades_authorities(), field_name=field_name,
-                                    reason=REASONS[signer.kind], location="农e贷", at=now)
+                                    reason=REASONS[signer.kind], location="农e贷", at=now,
+                                    crls=[self.crl_der()] if long_term or archive else None,
+                                    appearance=_box(appearance, now), archive=archive)
             except RuntimeError:
                 raise  # ours (e.g. called on an event loop's thread), not the document's
             except Exception as exc:  # noqa: BLE001 - a PDF pyhanko cannot extend is the caller's, not ours
@@ -127,22 +134,31 @@ class CaSimulator:
 
     # ---- verification, revocation, evidence ---------------------------------------------------
 
-    def verify_pdf(self, pdf: bytes) -> PdfVerification:
+    def verify_pdf(self, pdf: bytes, *, offline: bool = False) -> PdfVerification:
         with self.link.call("verify"):
-            check = pades.verify(pdf, root=self._keys()[ROOT].cert, crls=[self.crl_der()])
+            check = pades.verify(pdf, root=self._keys()[ROOT].cert, crls=[] if offline else [self.crl_der()])
+            hashes = [h for s in check.signatures for h in s.revision_sha256s]
             with Session(self._engine) as session:
-                # Every signed revision must be, byte for byte, a PDF this CA produced under that field.
+                # Every signature must have produced, byte for byte, a PDF this CA returned under that field.
                 issued = set(session.exec(select(CaSignature.signed_sha256, CaSignature.field_name).where(
-                    col(CaSignature.signed_sha256).in_([s.revision_sha256 for s in check.signatures]))).all())
-        findings = [_finding(s, (s.revision_sha256, s.field_name) in issued) for s in check.signatures]
+                    col(CaSignature.signed_sha256).in_(hashes))).all())
+        findings = [_finding(s, any((h, s.field_name) in issued for h in s.revision_sha256s))
+                    for s in check.signatures]
         tampered = check.modified_after_signing or any(
-            (s.problem or "").startswith(TAMPER_PROBLEMS) for s in findings)
-        return PdfVerification(valid=check.valid and all(s.valid for s in findings), tampered=tampered,
-                               problem=check.problem, signatures=findings)
+            (s.problem or "").startswith(TAMPER_PROBLEMS) for s in findings) or any(
+            (t.problem or "").startswith(TAMPER_PROBLEMS) for t in check.archive_timestamps)
+        valid = check.valid and all(s.valid for s in findings)
+        problem = check.problem or next((t.problem for t in check.archive_timestamps if t.problem), None)
+        return PdfVerification(valid=valid, tampered=tampered, problem=problem,
+                               level=check.level if all(s.valid for s in findings) else None, signatures=findings)
 
-    def revoke(self, *, certificate_serial: str, reason: str) -> None:
-        """Put a certificate on the CRL; revoking one already revoked changes nothing."""
+    def revoke(self, *, certificate_serial: str, reason: str, effective_at: datetime | None = None) -> None:
+        """Put a certificate on the CRL; revoking one already revoked changes nothing. `effective_at` dates
+        the revocation back (a key compromise found later), never forward."""
         serial = certificate_serial.upper()
+        now = utcnow()
+        if effective_at is not None and (effective_at.tzinfo is None or effective_at > now):
+            raise Refused("INVALID_REVOCATION_TIME", "吊销生效时间须为带时区的过去时间")
         with Session(self._engine) as session:
             known = session.exec(select(CaSignature.id).where(CaSignature.certificate_serial == serial)).first() \
                 or session.exec(select(CaSigner.id).where(CaSigner.serial == serial)).first()
@@ -152,7 +168,8 @@ class CaSimulator:
             return
         try:
             with session_scope(self._engine) as session:
-                session.add(CaRevocation(certificate_serial=serial, reason=reason[:64], revoked_at=utcnow()))
+                session.add(CaRevocation(certificate_serial=serial, reason=reason[:64],
+                                         revoked_at=_crl_time(effective_at, now)))
         except IntegrityError:
             if not self._revoked(serial):
                 raise
@@ -186,8 +203,11 @@ class CaSimulator:
     # ---- keys ---------------------------------------------------------------------------------
 
     def _pades_authorities(self) -> pades.Authorities:
-        keys = self._keys()
-        return pades.Authorities(root=keys[ROOT].cert, issuing=keys[ISSUING].cert, tsa=keys[TSA])
+        # One per process, like the keys: it also keeps the TSA's throw-away token pyhanko asks for.
+        if self._pades is None:
+            keys = self._keys()
+            self._pades = pades.Authorities(root=keys[ROOT].cert, issuing=keys[ISSUING].cert, tsa=keys[TSA])
+        return self._pades
 
     def _keys(self) -> dict[str, pki.KeyPair]:
         # Created once per database and then only read, so one copy per process is enough.
@@ -260,6 +280,22 @@ def _signed(row: CaSignature, pdf: bytes) -> SignedPdf:
                      document_sha256=row.document_sha256, signed_sha256=row.signed_sha256, pdf=signed)
 
 
+def _crl_time(effective_at: datetime | None, now: datetime) -> datetime:
+    """A CRL states revocation times in whole seconds: a revocation now is stated as the next second, so
+    that a signature made earlier in the same second is not taken for one made after it."""
+    if effective_at is not None:
+        return effective_at.replace(microsecond=0)
+    return now.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _box(appearance: SignatureAppearance | None, at: datetime) -> pades.Appearance | None:
+    if appearance is None:
+        return None
+    when = at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return pades.Appearance(page=appearance.page, box=appearance.box,
+                            lines=[*appearance.lines, f"签署时间：{when}（北京时间）"])
+
+
 def _finding(s: pades.CheckedSignature, on_record: bool) -> SignatureFinding:
     subject = s.signer_subject
     problem = s.problem or (None if on_record else "NOT_AS_SIGNED")
@@ -269,4 +305,5 @@ def _finding(s: pades.CheckedSignature, on_record: bool) -> SignatureFinding:
     return SignatureFinding(field_name=s.field_name, signer_kind=kind, signer_name=name,
                             signer_ref=subject.get("organizational_unit_name"),
                             certificate_serial=s.certificate_serial, signed_at=s.signed_at,
-                            valid=problem is None, problem=problem)
+                            valid=problem is None, level=s.level if problem is None else None,
+                            revoked_at=s.revoked_at, problem=problem)

@@ -24,6 +24,7 @@ TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
     "line_activated": ("line_no", "amount", "expiry_date"),
     "drawdown_disbursed": ("note_no", "amount", "account_tail"),
     "drawdown_failed": ("note_no",),
+    "drawdown_sign_request": ("note_no", "amount", "deadline_hours"),
     "drawdown_paid_to_payee": ("note_no", "amount", "account_tail"),
     "withdrawn": ("app_no",),
     "cancelled": ("app_no",),

@@ -83,10 +83,16 @@ class DecisionIn(RequestModel):
 
 
 class AmendIn(RequestModel):
-    """A lower amount for an application whose contracts await signatures: they are voided and reissued."""
+    """New terms for an application whose contracts await signatures: they are voided and reissued, and
+    the guarantors of a guaranteed loan consent and sign again. The amount may stay or go down; term,
+    repayment method and rate (within the product's floor and cap) are left as they were when omitted."""
 
     approved_amount: Amount
     reason_code: ReasonCode
+    term_months: int | None = Field(default=None, ge=1, le=360)
+    repayment_method: RepaymentMethod | None = None
+    annual_rate: Decimal | None = Field(default=None, gt=0, lt=1, decimal_places=6,
+                                        description="the new contract rate as a fraction (0.0450 = 4.50%)")
 
 
 class ActionResult(BaseModel):

@@ -6,6 +6,8 @@ The documents here are real: a rendered contract, signed by SigningActivities th
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cryptography import x509
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -126,12 +128,45 @@ def test_the_crl_and_root_are_public_and_a_revocation_shows_in_verification(clie
     assert r.headers["content-type"] == "application/pkix-crl"
     crl = x509.load_der_x509_crl(r.content)
     assert crl.get_revoked_certificate_by_serial_number(int(borrower.certificate_serial, 16)) is not None
+    # Revoked after it signed: the signature was made with a good key and still holds, at level B-LTA.
     body = client.get(f"/v1/documents/{doc.doc_no}/verification").json()
-    assert (body["signature_valid"], body["signature_problem"]) == (False, "CERTIFICATE_REVOKED")
+    assert (body["signature_valid"], body["signature_level"]) == (True, "B-LTA")
+    assert [(s["field_name"], s["revoked_later"]) for s in body["signatures"]] == [("borrower", True),
+                                                                                  ("lender_seal", False)]
+    # Another borrower's key known compromised since before they signed: that signature no longer holds.
+    # (Not the seal's: the cooperative's seal signs every other test's documents.)
+    _, other = signed_document(engine)
+    signer = ca.evidence_log(other.doc_no)[0]
+    ca.revoke(certificate_serial=signer.certificate_serial, reason="keyCompromise",
+              effective_at=signer.signed_at - timedelta(minutes=1))
+    body = client.get(f"/v1/documents/{other.doc_no}/verification").json()
+    assert (body["signature_valid"], body["signature_problem"], body["signature_level"]) == (
+        False, "CERTIFICATE_REVOKED", None)
 
 
-def test_a_drawdown_note_is_issued_not_signed(client, engine, api_settings) -> None:
+def test_a_superseded_document_says_so_and_names_its_replacement(client, engine) -> None:
+    _, doc = signed_document(engine)
+    with session_scope(engine) as s:
+        s.exec(update(Document).where(Document.id == doc.id).values(
+            status="void", void_reason="AMENDED:CUSTOMER_REQUESTED", superseded_by=f"{doc.doc_no}-R2"))
+    body = client.get(f"/v1/documents/{doc.doc_no}/verification").json()
+    assert (body["status"], body["superseded"], body["superseded_by"]) == ("void", True, f"{doc.doc_no}-R2")
+    assert body["void_reason"] == "AMENDED:CUSTOMER_REQUESTED" and f"{doc.doc_no}-R2" in body["notice"]
+    pdf = ImagingSimulator(engine).get(doc.signed_sha256)
+    upload = client.post("/v1/documents/verify", content=pdf, headers={"Content-Type": "application/pdf"}).json()
+    assert (upload["doc_no"], upload["document_status"], upload["superseded_by"]) == (
+        doc.doc_no, "void", f"{doc.doc_no}-R2")
+
+
+def test_a_drawdown_note_is_signed_by_the_borrower_only_and_its_schedule_not_at_all(client, engine,
+                                                                                   api_settings) -> None:
     customer = data.add_customer(engine)
-    note = data.add_document(engine, data.add_application(engine, customer), customer, kind="drawdown_note")
-    r = client.post(f"/v1/documents/{note.doc_no}/signing-code", headers=data.customer_headers(api_settings, customer))
+    app = data.add_application(engine, customer)
+    schedule = data.add_document(engine, app, customer, kind="repayment_schedule")
+    r = client.post(f"/v1/documents/{schedule.doc_no}/signing-code", headers=data.customer_headers(api_settings, customer))
     assert_problem(r, 409, "DOCUMENT_NOT_SIGNABLE", "doc_no")
+    note = data.add_document(engine, app, customer, kind="drawdown_note")
+    manager = data.staff_headers(api_settings, data.add_staff(engine, "customer_manager"))
+    assert_problem(client.post(f"/v1/documents/{note.doc_no}/signing-code", headers=manager), 403, "ROLE_FORBIDDEN")
+    r = client.post(f"/v1/documents/{note.doc_no}/signing-code", headers=data.customer_headers(api_settings, customer))
+    assert r.status_code == 202, r.text

@@ -111,7 +111,7 @@ def test_hash_and_version(loan_doc: RenderedDocument, guarantee_doc: RenderedDoc
     assert loan_doc.sha256 == hashlib.sha256(loan_doc.pdf).hexdigest()
     assert guarantee_doc.sha256 == hashlib.sha256(guarantee_doc.pdf).hexdigest()
     assert loan_doc.pdf.startswith(b"%PDF-")
-    assert (loan_doc.template_version, guarantee_doc.template_version) == ("loan-contract/1", "guarantee-contract/1")
+    assert (loan_doc.template_version, guarantee_doc.template_version) == ("loan-contract/2", "guarantee-contract/2")
 
 
 def test_same_data_renders_the_same_document(loan_doc: RenderedDocument) -> None:
@@ -201,10 +201,10 @@ def test_refuses_to_issue_without_the_cjk_font(monkeypatch: pytest.MonkeyPatch,
 # sha256 of each template's sources. Changing what a signer reads means a new template version:
 # bump it in documents/render.py, then update the pin here.
 TEMPLATE_SOURCE_PINS = {
-    "loan-contract/1": "9903b6da9d7cb78f1b6f79fb5c46600d087b093a23704b9cc507bb5633f36d4d",
-    "guarantee-contract/1": "fd16cf666ed539ab29159db7e9af2c5213ff6f726a076739d68bec8205a52540",
-    "drawdown-note/1": "ec05bcad292bf3fd40924e407d3d32a45aff28d0f11f9279be300ac43a38f15e",
-    "repayment-schedule/1": "90d232ebe239bef233f384956ce7fa138c5321947837f888ec3b76ab8a626c1a",
+    "loan-contract/2": "2de16f4e08c15a37af9fc83d96cb9564018e7a3f03c789a2fe5df6356e66e302",
+    "guarantee-contract/2": "d23c9239345a91f58a81833ce7b98972955e244baf445f28420c71ba74b42fe4",
+    "drawdown-note/2": "566d3717c9391eb67ca0bbf6829a6d31e259b82329556b706aba096b1d53e8d0",
+    "repayment-schedule/2": "e73d956808de8712001aeaba78c54014ce9392cc112a07b4e7210c3d879071b2",
 }
 
 

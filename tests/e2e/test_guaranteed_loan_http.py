@@ -144,6 +144,22 @@ async def test_guaranteed_loan_from_tablet_to_ledger(product_stack, dev_env, e2e
         accepted = ok(await http.post(f"/v1/credit-lines/{line_no}/drawdowns", json=drawdown,
                                       headers={**borrower, **key()}), 202)
 
+        # No money moves until the borrower signs the note (借据) with a fresh code.
+        async def note_meta():
+            return await http.get(f"/v1/documents/{accepted['note_no']}", headers=borrower)
+
+        await poll(note_meta, lambda r: r.status_code == 200)
+        code = ok(await http.post(f"/v1/documents/{accepted['note_no']}/signing-code", headers=borrower), 202)
+
+        async def sign_note():
+            signed = await http.post(f"/v1/documents/{accepted['note_no']}/sign", json={"code": code["dev_code"]},
+                                     headers={**borrower, **key()})
+            # 409 for the moment between the note's issue and the wait for its signature; the code stays usable.
+            return None if signed.status_code == 409 else ok(signed)
+
+        signed_note = await poll(sign_note, lambda r: r is not None)
+        assert signed_note["kind"] == "drawdown_note" and signed_note["drawdown"]["signed"] is True
+
         async def notes():
             return ok(await http.get(f"/v1/credit-lines/{line_no}/notes", headers=borrower))
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,7 @@ from tests.documents.contract_data import make_loan_fields
 NONGEDAI = Path(sys.executable).with_name("nongedai")
 
 
-@pytest.fixture(scope="module")
-def signed(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def sign_contract(engine: Engine, path: Path) -> tuple[Path, str, datetime]:
     ca = CaSimulator(engine)
     ref = f"HT{uuid.uuid4().hex[:10]}"
     pdf = render_loan_contract(LoanContractData(**make_loan_fields())).pdf
@@ -33,19 +33,25 @@ def signed(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
                         evidence={})
     sealed = ca.sign_pdf(idempotency_key=f"{ref}:seal", document_ref=ref, pdf=first.pdf, field_name="lender_seal",
                          signer=SealSigner(signer_ref="SEAL-CLI", organisation="晋江农商银行", branch="安海支行"),
-                         evidence={})
-    path = tmp_path_factory.mktemp("cli") / "contract.pdf"
+                         evidence={}, archive=True)
     path.write_bytes(sealed.pdf)
-    return path, first.certificate_serial
+    return path, first.certificate_serial, first.signed_at
+
+
+@pytest.fixture(scope="module")
+def signed(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, datetime]:
+    return sign_contract(engine, tmp_path_factory.mktemp("cli") / "contract.pdf")
 
 
 def test_the_command_verifies_a_signed_contract(signed: tuple[Path, str], pg_url: str) -> None:
-    path, _ = signed
+    path, _, _ = signed
     env = {**os.environ, "DATABASE_URL": pg_url}
-    done = subprocess.run([str(NONGEDAI), "verify-pdf", str(path)], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    assert "有效 VALID" in done.stdout and "林秀英" in done.stdout and "晋江农商银行" in done.stdout
+    for extra in ([], ["--offline"]):
+        done = subprocess.run([str(NONGEDAI), "verify-pdf", *extra, str(path)], env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "有效 VALID" in done.stdout and "林秀英" in done.stdout and "晋江农商银行" in done.stdout
+        assert "level B-LTA" in done.stdout
     tampered = path.with_name("tampered.pdf")
     data = bytearray(path.read_bytes())
     data[1000] ^= 0x01
@@ -57,12 +63,25 @@ def test_the_command_verifies_a_signed_contract(signed: tuple[Path, str], pg_url
     assert result["tampered"] is True and result["valid"] is False
 
 
-def test_a_revoked_certificate_fails_verification(signed: tuple[Path, str], pg_url: str,
-                                                  capsys: pytest.CaptureFixture) -> None:
-    path, serial = signed
+def test_revocation_after_signing_holds_and_before_it_fails(signed: tuple[Path, str, datetime], engine: Engine,
+                                                             pg_url: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    path, serial, _ = signed
     settings = Settings(env="test", database_url=pg_url)
     assert revoke_certificate(settings, serial, "keyCompromise") == 0
     capsys.readouterr()
-    assert verify_pdf(settings, path, as_json=True) == 1
+    assert verify_pdf(settings, path, as_json=True) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [s["problem"] for s in result["signatures"]] == [None, None]
+    assert result["signatures"][0]["revoked_at"] is not None and result["level"] == "B-LTA"
+
+    other, other_serial, signed_at = sign_contract(engine, tmp_path / "other.pdf")
+    env = {**os.environ, "DATABASE_URL": pg_url}
+    effective = (signed_at - timedelta(minutes=5)).isoformat()
+    done = subprocess.run([str(NONGEDAI), "revoke-certificate", other_serial, "--reason", "keyCompromise",
+                           "--effective-at", effective], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert verify_pdf(settings, other, as_json=True) == 1
     result = json.loads(capsys.readouterr().out)
     assert [s["problem"] for s in result["signatures"]] == ["CERTIFICATE_REVOKED", None]

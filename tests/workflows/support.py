@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from config.settings import Settings
 from worker import Adapters, activities_for, make_worker, simulators
 from workflows import names
+from workflows.messages import SignInput
 
 
 @asynccontextmanager
@@ -69,3 +70,15 @@ async def until_stage(handle: WorkflowHandle, *stages: str, timeout: float = 30.
 async def has_contract(guarantor_handle: WorkflowHandle) -> bool:
     """The guarantor workflow has been told its guarantee contract is ready to sign."""
     return (await guarantor_handle.query(names.QUERY_STATE))["document_id"] is not None
+
+
+async def sign_note(client: Client, accepted: Any, *, otp_ref: str = "otp-note") -> Any:
+    """The borrower signs a drawdown's note (借据) once it waits for them, as POST /v1/documents/{no}/sign does."""
+    handle = client.get_workflow_handle(accepted.workflow_id)
+
+    async def awaiting() -> Any:
+        state = await handle.query(names.QUERY_STATE)
+        return state if state["stage"] == "awaiting_signature" else None
+    state = await until(awaiting)
+    return await handle.execute_update(names.UPDATE_SIGN_NOTE, SignInput(
+        document_id=state["note_document_id"], signer_customer_id=state["borrower_customer_id"], otp_ref=otp_ref))

@@ -14,7 +14,7 @@ from adapters.core_banking.simulator import CoreBankingSimulator
 from db.models import ApplicationEvent, CreditLine, Document, LoanApplication, LoanNote, ScheduleInstallment
 from tests import factories
 from tests.workflows import histories
-from tests.workflows.support import running_worker, until, until_stage
+from tests.workflows.support import running_worker, sign_note, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
@@ -45,6 +45,7 @@ async def test_credit_loan_from_application_to_money(dev_env, engine, settings):
                             requested_by="customer"),
             result_type=DrawdownAccepted)
         drawdown = client.get_workflow_handle(accepted.workflow_id)
+        await sign_note(client, accepted)
         outcome = await drawdown.result()
         assert outcome["status"] == "disbursed" and outcome["posting_ref"]
         await histories.record(client, "credit_loan_application", row.workflow_id)

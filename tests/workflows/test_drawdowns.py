@@ -15,7 +15,7 @@ from adapters.core_banking.simulator import CoreBankingSimulator
 from adapters.sms.simulator import SmsSimulator
 from db.models import CreditLine, Customer, LoanNote
 from tests import factories
-from tests.workflows.support import running_worker, until, until_stage
+from tests.workflows.support import running_worker, sign_note, until, until_stage
 from workflows import names
 from workflows.credit_line import CreditLineWorkflow
 from workflows.loan_application import LoanApplicationWorkflow
@@ -63,6 +63,7 @@ async def test_validator_guards_the_limit_and_unknown_outcomes_post_once(dev_env
         # The core banking call commits, then times out: the retry must find the posting, not post again.
         bank.inject_fault(operation="disburse", kind="timeout_after_commit", times=1)
         first = await draw(line, "30000")
+        await sign_note(client, first)
         assert (await client.get_workflow_handle(first.workflow_id).result())["status"] == "disbursed"
         assert bank.count_postings(kind="disbursement", reference=first.note_no) == 1
 
@@ -100,10 +101,12 @@ async def test_refused_posting_and_failed_booking_leave_no_money_moved(dev_env, 
         line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
         bank.inject_fault(operation="disburse", kind="refuse:ACCOUNT_FROZEN", times=1)
         refused = await draw(line, "10000")
+        await sign_note(client, refused)
         outcome = await client.get_workflow_handle(refused.workflow_id).result()
         assert (outcome["status"], outcome["failure_code"]) == ("failed", "DISBURSEMENT_REFUSED")
 
         compensated = await draw(line, "12000")
+        await sign_note(client, compensated)
         outcome = await client.get_workflow_handle(compensated.workflow_id).result()
         assert (outcome["status"], outcome["failure_code"]) == ("failed", "BOOKING_FAILED_REVERSED")
         await until(lambda: _available_is(line, Decimal("50000.00")))
@@ -200,6 +203,7 @@ async def test_entrusted_payment_pays_the_payee_not_the_borrower(dev_env, engine
         accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
             amount=Decimal("8000"), term_months=12, repayment_method="equal_installment", requested_by="customer",
             payment_mode="entrusted", payee_ref="FJ-SEED-001"), result_type=DrawdownAccepted)
+        await sign_note(client, accepted)
         assert (await client.get_workflow_handle(accepted.workflow_id).result())["status"] == "disbursed"
     payee = bank.open_counterparty_account(counterparty_ref="FJ-SEED-001")
     with Session(engine) as s:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, select
@@ -17,7 +16,7 @@ from tests.workflows import histories
 from tests.workflows.support import has_contract, running_worker, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
-from workflows.messages import AmendTermsInput, ConsentInput, ReplaceGuarantorInput, SignInput, WithdrawInput
+from workflows.messages import ConsentInput, ReplaceGuarantorInput, SignInput, WithdrawInput
 
 
 def slot_status(state: dict, slot: int) -> str:
@@ -55,11 +54,6 @@ async def test_declined_guarantor_is_replaced_and_everyone_signs(dev_env, engine
         state = await until_stage(handle, "awaiting_signatures")
         docs = {(d["kind"], d["guarantor_slot"]): d["document_id"] for d in state["documents"]}
         assert set(docs) == {("loan_contract", None), ("guarantee_contract", 1), ("guarantee_contract", 2)}
-        with pytest.raises(WorkflowUpdateFailedError) as amend:  # a guarantor could not sign new terms
-            await handle.execute_update(names.UPDATE_AMEND_TERMS, AmendTermsInput(
-                approver_id=999_002, approver_role="approver", authority_limit=Decimal("100000"),
-                approver_branch=row.branch_code, approved_amount=Decimal("60000"), reason_code="X"))
-        assert amend.value.cause.type == "AmendmentNotSupported"
         await handle.execute_update(names.UPDATE_SIGN, SignInput(
             document_id=docs[("loan_contract", None)], signer_customer_id=borrower.id, otp_ref="o1"))
         with pytest.raises(WorkflowUpdateFailedError):  # a guarantor signs only their own contract

@@ -18,7 +18,7 @@ from db.models import CreditLine, Customer, LoanNote, Repayment
 from db.servicing_store import installment_rows, to_state
 from domain.servicing import dues
 from tests import factories
-from tests.workflows.support import running_worker, until
+from tests.workflows.support import running_worker, sign_note, until
 from tests.workflows.test_drawdowns import draw, open_line
 from workflows import names
 from workflows.messages import RepaymentBooked, RepaymentInput, RepaymentResult, ReversalInput
@@ -32,6 +32,7 @@ async def disbursed(client, queue, engine, product, amount: str = "12000") -> tu
     line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
     await until(lambda: line.query(names.QUERY_STATE))
     accepted = await draw(line, amount, term=12)
+    await sign_note(client, accepted)
     await client.get_workflow_handle(accepted.workflow_id).result()
     with Session(engine) as s:
         return s.exec(select(LoanNote).where(LoanNote.note_no == accepted.note_no)).one(), line.id

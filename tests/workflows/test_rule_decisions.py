@@ -18,7 +18,7 @@ from db.models import ApplicationEvent, Customer, DecisionRecord, LoanApplicatio
 from services import prices
 from services.principal import Principal
 from tests import factories
-from tests.workflows.support import running_worker, until_stage
+from tests.workflows.support import running_worker, sign_note, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
@@ -139,6 +139,7 @@ async def test_drawdowns_are_decided_by_the_drawdown_rule_set(dev_env, engine, s
         request = DrawdownRequest(amount=Decimal("10000"), term_months=6, repayment_method="equal_installment",
                                   requested_by="customer")
         first = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, request, result_type=DrawdownAccepted)
+        await sign_note(client, first)
         assert (await client.get_workflow_handle(first.workflow_id).result())["status"] == "disbursed"
         with session_scope(engine) as s:  # blacklisted after the line was granted
             s.get(Customer, borrower.id).blacklisted = True

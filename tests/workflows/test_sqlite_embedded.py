@@ -11,7 +11,7 @@ from cli.migrate import upgrade
 from config.settings import Settings
 from db.engine import make_engine
 from tests import factories
-from tests.workflows.support import has_contract, running_worker, until, until_stage
+from tests.workflows.support import has_contract, running_worker, sign_note, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
@@ -47,6 +47,7 @@ async def test_a_guaranteed_loan_runs_end_to_end_on_sqlite(dev_env, tmp_path):
         accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
             amount=Decimal("10000"), term_months=12, repayment_method="equal_installment", requested_by="customer"),
             result_type=DrawdownAccepted)
+        await sign_note(client, accepted)
         outcome = await client.get_workflow_handle(accepted.workflow_id).result()
     assert outcome["status"] == "disbursed"
     bank = CoreBankingSimulator(engine)

@@ -16,7 +16,7 @@ from services.gateway import TemporalGateway
 from services.principal import Principal
 from tests import factories
 from tests.workflows import histories
-from tests.workflows.support import running_worker, until, until_stage
+from tests.workflows.support import running_worker, sign_note, until, until_stage
 from workflows import names
 from workflows.messages import (
     AcceptOfferInput,
@@ -147,6 +147,7 @@ async def test_a_campaign_invites_refuses_accepts_declines_and_reports_its_funne
             names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(amount=Decimal("10000"), term_months=12,
                                                            repayment_method="equal_installment",
                                                            requested_by="customer"), result_type=DrawdownAccepted)
+        await sign_note(client, drawn)
         assert (await client.get_workflow_handle(drawn.workflow_id).result())["status"] == "disbursed"
 
         # Pause, resume; then cancel: the silent invitation is cancelled and the campaign ends.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adapters.core_banking.simulator import CoreBankingSimulator
 from tests import factories
-from tests.workflows.support import until, until_stage
+from tests.workflows.support import sign_note, until, until_stage
 from workflows import names
 from workflows.loan_application import LoanApplicationWorkflow
 from workflows.messages import DrawdownAccepted, DrawdownRequest, SignInput
@@ -63,6 +63,7 @@ async def test_worker_killed_mid_disbursement_pays_out_once(dev_env, engine, pg_
         accepted = await line.execute_update(names.UPDATE_REQUEST_DRAWDOWN, DrawdownRequest(
             amount=Decimal("25000"), term_months=6, repayment_method="equal_installment", requested_by="customer"),
             result_type=DrawdownAccepted)
+        await sign_note(client, accepted)
         await until(lambda: bank.count_postings(kind="disbursement", reference=accepted.note_no) == 1, timeout=60)
     finally:
         stop(doomed, signal.SIGKILL)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 06:22:09.950511
+Create Date: 2026-12-06 06:26:30.140299
 
 """
 from typing import Sequence, Union
@@ -624,6 +624,9 @@ def upgrade() -> None:
     sa.Column('signature_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('data_snapshot', sa.JSON(), nullable=False),
+    sa.Column('signature_boxes', sa.JSON(), nullable=False),
+    sa.Column('void_reason', sqlmodel.sql.sqltypes.AutoString(length=48), nullable=True),
+    sa.Column('superseded_by', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('signed_at', db.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -54,7 +56,7 @@ def sign_both(ca: CaSimulator, pdf: bytes, ref: str | None = None):
     borrower = ca.sign_pdf(idempotency_key=f"{ref}:sign", document_ref=ref, pdf=pdf, signer=person(),
                            field_name="borrower", evidence=EVIDENCE)
     seal = ca.sign_pdf(idempotency_key=f"{ref}:seal", document_ref=ref, pdf=borrower.pdf, signer=SEAL,
-                       field_name="lender_seal", evidence={"channel": "system"})
+                       field_name="lender_seal", evidence={"channel": "system"}, archive=True)
     return borrower, seal
 
 
@@ -80,7 +82,10 @@ def test_the_signature_verifies_with_pyhanko_and_only_the_root_certificate(ca: C
     root = x509.load_pem_x509_certificate(ca.root_certificate_pem().encode())
     check = pades.verify(seal.pdf, root=root, crls=[ca.crl_der()])
     assert check.valid and all(s.trusted and s.intact and s.signed_at for s in check.signatures)
-    assert [s.covers_rest_of_file for s in check.signatures] == [False, True]
+    # Chain and CRL in the document's security store, then a document timestamp over all of it.
+    assert [s.level for s in check.signatures] == ["B-LTA", "B-LTA"] and check.level == "B-LTA"
+    assert [t.field_name for t in check.archive_timestamps] == ["lender_seal_archive"]
+    assert check.archive_timestamps[0].valid and check.archive_timestamps[0].at >= check.signatures[1].signed_at
 
 
 def test_each_signature_has_its_own_event_certificate_naming_the_verified_person(ca: CaSimulator,
@@ -111,9 +116,15 @@ def test_each_signature_has_its_own_event_certificate_naming_the_verified_person
 def test_any_changed_byte_is_reported_as_tampering(ca: CaSimulator, contract_pdf: bytes) -> None:
     _, seal = sign_both(ca, contract_pdf)
     data = seal.pdf
-    contents_at = data.rindex(b"/Contents <") + len(b"/Contents <")
-    positions = sorted({0, 100, len(contract_pdf) // 2, len(contract_pdf) - 5, len(contract_pdf) + 10,
-                        len(data) - 3, *range(contents_at, contents_at + 3000, 97), contents_at + 12000})
+    # Every signature's and the archive timestamp's hex blob (its padding too), and a byte in each revision:
+    # the contract, each signature, each block of validation data and the document timestamp.
+    blobs = [m.end() for m in re.finditer(rb"/Contents <", data)]
+    ends = [m.end() for m in re.finditer(rb"%%EOF\n", data)]
+    assert len(blobs) == 3 and len(ends) >= 5
+    positions = sorted({0, 100, len(contract_pdf) // 2, len(contract_pdf) - 5, len(data) - 3,
+                        *(at + k for at in blobs for k in (*range(0, 3000, 211), 9000)),
+                        *((a + b) // 2 for a, b in zip(ends, ends[1:], strict=False))})
+    positions = [p for p in positions if p < len(data)]
     for pos in positions:
         changed = bytearray(data)
         changed[pos] = ord("1") if changed[pos] != ord("1") else ord("2")
@@ -149,18 +160,74 @@ def test_a_signature_from_another_pki_is_not_trusted(ca: CaSimulator, db_engine:
     assert not result.valid and result.signatures[0].problem == "CERTIFICATE_NOT_TRUSTED"
 
 
-def test_revoked_certificates_are_on_the_crl_and_fail_verification(ca: CaSimulator, contract_pdf: bytes) -> None:
+def test_a_revocation_after_signing_leaves_the_signature_valid_online_and_offline(ca: CaSimulator,
+                                                                                  contract_pdf: bytes) -> None:
     borrower, seal = sign_both(ca, contract_pdf)
     ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")
     ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")  # no-op the second time
     crl = x509.load_der_x509_crl(ca.crl_der())
     assert crl.get_revoked_certificate_by_serial_number(int(borrower.certificate_serial, 16)) is not None
-    result = ca.verify_pdf(seal.pdf)
-    assert not result.valid and not result.tampered
-    assert [s.problem for s in result.signatures] == ["CERTIFICATE_REVOKED", None]
+    # Checked at its signing time: the key was good then, and the CRL says when it stopped being good.
+    for offline in (False, True):
+        result = ca.verify_pdf(seal.pdf, offline=offline)
+        assert result.valid and result.level == "B-LTA", offline
+        assert [s.problem for s in result.signatures] == [None, None]
+    online = ca.verify_pdf(seal.pdf).signatures[0]
+    assert online.revoked_at is not None and online.revoked_at > online.signed_at
+    assert ca.verify_pdf(seal.pdf, offline=True).signatures[0].revoked_at is None  # the embedded CRL predates it
     with pytest.raises(Refused) as refused:
         ca.revoke(certificate_serial="ABCDEF", reason="x")
     assert refused.value.code == "CERTIFICATE_NOT_FOUND"
+
+
+def test_a_revocation_effective_before_the_signing_time_invalidates(ca: CaSimulator, contract_pdf: bytes) -> None:
+    borrower, seal = sign_both(ca, contract_pdf)
+    # A key compromise found later, dated back to before the signature.
+    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise",
+              effective_at=borrower.signed_at - timedelta(minutes=1))
+    result = ca.verify_pdf(seal.pdf)
+    assert not result.valid and not result.tampered and result.level is None
+    assert [s.problem for s in result.signatures] == ["CERTIFICATE_REVOKED", None]
+    assert [s.level for s in result.signatures] == [None, "B-LTA"]
+    with pytest.raises(Refused) as refused:
+        ca.revoke(certificate_serial=seal.certificate_serial, reason="x",
+                  effective_at=datetime.now(UTC) + timedelta(days=1))
+    assert refused.value.code == "INVALID_REVOCATION_TIME"
+
+
+def test_an_expired_event_certificate_still_verifies_at_its_signing_time(db_engine: Engine,
+                                                                         contract_pdf: bytes) -> None:
+    ca = CaSimulator(db_engine, event_validity=timedelta(seconds=1))
+    _, seal = sign_both(ca, contract_pdf)
+    time.sleep(1.5)
+    for offline in (False, True):
+        result = ca.verify_pdf(seal.pdf, offline=offline)
+        assert result.valid and result.level == "B-LTA", offline
+
+
+def test_levels_reached_by_what_a_signature_carries(ca: CaSimulator, contract_pdf: bytes) -> None:
+    now = datetime.now(UTC)
+    root = x509.load_pem_x509_certificate(ca.root_certificate_pem().encode())
+    authorities = ca._pades_authorities()
+    event = pki.issue_event_certificate(ca._keys()["issuing"], pki.PersonSubject("C1", "林秀英", "350582199503121238"),
+                                        now, pki.ISSUING_VALIDITY, "http://127.0.0.1:8000/v1/ca/crl")
+    timestamped = pades.sign(contract_pdf, signer=event, authorities=authorities, field_name="borrower", reason="r",
+                             location="l", at=now)
+    long_term = pades.sign(contract_pdf, signer=event, authorities=authorities, field_name="borrower", reason="r",
+                           location="l", at=now, crls=[ca.crl_der()])
+    archived = pades.sign(contract_pdf, signer=event, authorities=authorities, field_name="borrower", reason="r",
+                          location="l", at=now, crls=[ca.crl_der()], archive=True)
+    levels = [pades.verify(pdf, root=root, crls=[ca.crl_der()]).level for pdf in (timestamped, long_term, archived)]
+    assert levels == ["B-T", "B-LT", "B-LTA"]
+    # Without the CA's CRL a B-T signature cannot be checked for revocation; B-LT carries its own.
+    assert not pades.verify(timestamped, root=root, crls=[]).valid
+    assert pades.verify(long_term, root=root, crls=[]).valid
+    # The platform's way: the signer adds no store of their own, the seal right after embeds chain and CRL
+    # for the document and timestamps it all; the signer's signature reaches B-LTA with it, offline too.
+    sealed = ca.sign_pdf(idempotency_key=uuid.uuid4().hex, document_ref="HT-LVL", pdf=timestamped, signer=SEAL,
+                         field_name="lender_seal", evidence={}, archive=True)
+    check = pades.verify(sealed.pdf, root=root, crls=[])
+    assert check.valid and [s.level for s in check.signatures] == ["B-LTA", "B-LTA"]
 
 
 def test_a_revoked_seal_cannot_sign(db_engine: Engine, contract_pdf: bytes) -> None:
@@ -256,7 +323,8 @@ def test_faults(ca: CaSimulator, contract_pdf: bytes) -> None:
 def test_failed_checks_log_no_personal_data(ca: CaSimulator, contract_pdf: bytes,
                                             caplog: pytest.LogCaptureFixture) -> None:
     borrower, seal = sign_both(ca, contract_pdf)
-    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise")
+    ca.revoke(certificate_serial=borrower.certificate_serial, reason="keyCompromise",
+              effective_at=borrower.signed_at - timedelta(seconds=1))
     changed = bytearray(seal.pdf)
     changed[200] ^= 0x01
     with caplog.at_level(logging.DEBUG):
