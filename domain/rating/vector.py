@@ -1,0 +1,221 @@
+"""The set-based scorer: domain.rating.scoring.score for a whole chunk of households at once, in numpy.
+
+Same scores, grades, stars, contribution points, pre-filter hits and reason codes as the reference
+scorer for every household (tests/domain/test_rating_vector.py holds them together). Exactness comes
+from integers, never floats: money arrives in fen (int64), acreage in hundredths of a mu, and each bin
+bound is turned into the integer threshold that gives the same answer as the reference's Decimal `>=`.
+The debt ratio is compared as liabilities x den >= assets x num, never divided. Where an int64 product
+could overflow (absurd amounts or bounds with many decimals), that comparison runs on Python integers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+
+from domain.rating.model import STARS, ContributionModel, CreditScorecard, Feature
+from domain.rating.scoring import HouseholdFacts
+
+# The household columns the scorer reads, all 1-d arrays of one length.
+INT_COLUMNS = ("customer_id", "age", "livestock_heads", "business_years", "labour_count", "settlement_txns")
+FEN_COLUMNS = ("annual_income", "annual_expenses", "total_assets", "total_liabilities", "avg_daily_assets",
+               "avg_loan_balance")
+BOOL_COLUMNS = ("house_owned", "credit_village", "blacklisted", "currently_overdue", "bad_history", "court_dishonest")
+# acreage_mu in hundredths of a mu (the column has two decimals)
+CENTI_COLUMNS = ("acreage_centi",)
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass
+class HouseholdArrays:
+    """A chunk of households as columns: money in fen, acreage in 1/100 mu, flags as bool."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.columns["customer_id"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+
+@dataclass
+class ScoredArrays:
+    """The chunk's results. `bins[:, j]` is the bin index chosen for card.features[j]; `hits` has one bool
+    column per card.prefilters entry; `contribution_cents` is contribution points x 100 (quantized as the
+    reference does). Rows with any hit have score 0, grade C and their bins are not reasons."""
+
+    score: np.ndarray
+    grade: np.ndarray  # index into GRADES
+    stars: np.ndarray
+    contribution_cents: np.ndarray
+    hits: np.ndarray
+    bins: np.ndarray
+
+
+GRADES = ("AAA", "AA", "A", "B", "C")
+
+
+def _ceil(value: Fraction) -> int:
+    return math.ceil(value)
+
+
+def _threshold(lower: Decimal, unit: int) -> int:
+    """The smallest integer v (value x unit) with v / unit >= lower: then `v >= threshold` is exact."""
+    return _ceil(Fraction(lower) * unit)
+
+
+def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> tuple[np.ndarray, int]:
+    """The feature's integer values and the unit they count in (1 = whole, 100 = fen or 1/100 mu)."""
+    match feature:
+        case "net_income":
+            return arrays["annual_income"] - arrays["annual_expenses"], 100
+        case "net_assets":
+            return arrays["total_assets"] - arrays["total_liabilities"], 100
+        case "acreage_mu":
+            return arrays["acreage_centi"], 100
+        case _:  # whole numbers and flags
+            return arrays[feature].astype(np.int64), 1
+
+
+def _at_least_ratio(liabilities: np.ndarray, assets: np.ndarray, lower: Decimal) -> np.ndarray:
+    """liabilities / assets >= lower, with no assets counting as a ratio of 1 (the reference's rule)."""
+    ratio = Fraction(lower)
+    num, den = ratio.numerator, ratio.denominator
+    positive = assets > 0
+    biggest = max(int(np.abs(liabilities).max(initial=0)), int(np.abs(assets).max(initial=0)))
+    if biggest * max(abs(num), den) <= _INT64_MAX:
+        reached = liabilities * den >= assets * num
+    else:  # exact on Python integers; only absurd amounts or bounds with many decimals come here
+        reached = liabilities.astype(object) * den >= assets.astype(object) * num
+        reached = reached.astype(bool)
+    return np.where(positive, reached, 1 >= ratio)
+
+
+def feature_bins(arrays: HouseholdArrays, card: CreditScorecard) -> np.ndarray:
+    """(n, features) bin indices: for each feature, how many of its lower bounds (after the first) the
+    value reaches. Bounds ascend, so that count is the index of the last bin reached, as in the reference."""
+    n = len(arrays)
+    out = np.zeros((n, len(card.features)), dtype=np.int8)
+    for j, scored in enumerate(card.features):
+        lowers = [b.lower for b in scored.bins[1:]]
+        if scored.feature == "debt_ratio":
+            for lower in lowers:
+                out[:, j] += _at_least_ratio(arrays["total_liabilities"], arrays["total_assets"], lower)  # type: ignore[arg-type]
+            continue
+        values, unit = _feature_codes(arrays, scored.feature)
+        thresholds = np.array([_threshold(lo, unit) for lo in lowers], dtype=object)  # type: ignore[arg-type]
+        if all(-_INT64_MAX <= t <= _INT64_MAX for t in thresholds):
+            out[:, j] = np.searchsorted(thresholds.astype(np.int64), values, side="right")
+        else:  # a bound beyond int64 is reached by no value, or by every value
+            out[:, j] = sum((values.astype(object) >= t).astype(np.int8) for t in thresholds)
+    return out
+
+
+def contribution_cents(arrays: HouseholdArrays, model: ContributionModel) -> tuple[np.ndarray, np.ndarray]:
+    """(points x 100 rounded half-even, stars). Points x 100,000 x scale is an exact integer: amounts are
+    fen, the weights are decimals scaled by 10^k, transactions count x 100,000."""
+    weights = [Fraction(model.asset_weight), Fraction(model.loan_weight), Fraction(model.settlement_weight)]
+    scale = math.lcm(*(w.denominator for w in weights))
+    aw, lw, sw = (int(w * scale) for w in weights)
+    # points = P / (100_000 * scale), P below
+    terms = [(arrays["avg_daily_assets"], aw), (arrays["avg_loan_balance"], lw),
+             (arrays["settlement_txns"], sw * 100_000)]
+    bound = sum(int(np.abs(v).max(initial=0)) * abs(w) for v, w in terms)
+    floors = [(Fraction(floor) * 100_000 * scale, stars) for floor, stars in model.star_bands]
+    wide = bound > _INT64_MAX // 2 or any(abs(f) > _INT64_MAX for f, _ in floors)
+    kind = object if wide else np.int64
+    total = sum(v.astype(kind) * w for v, w in terms)
+    denominator = 100_000 * scale
+    stars = np.zeros(len(arrays), dtype=np.int8)
+    for floor, band_stars in floors:
+        # total >= floor for an integer total is total >= ceil(floor)
+        stars = np.where(total >= _ceil(floor), np.int8(band_stars), stars)
+    # cents = round_half_even(total / (denominator / 100))
+    per_cent = denominator // 100
+    quotient, remainder = np.divmod(total, per_cent)
+    twice = remainder * 2
+    up = (twice > per_cent) | ((twice == per_cent) & (quotient % 2 == 1))
+    cents = (quotient + up).astype(np.int64) if not wide else np.array([int(q) + bool(u) for q, u in zip(quotient, up, strict=True)], dtype=object)
+    return cents, stars.astype(np.int8)
+
+
+def prefilter_hits(arrays: HouseholdArrays, card: CreditScorecard) -> np.ndarray:
+    age = arrays["age"]
+    checks = {"BLACKLIST": arrays["blacklisted"], "CURRENT_OVERDUE": arrays["currently_overdue"],
+              "BAD_HISTORY": arrays["bad_history"], "COURT_DISHONEST": arrays["court_dishonest"],
+              "AGE_OUT_OF_RANGE": (age < card.min_age) | (age > card.max_age)}
+    if not card.prefilters:
+        return np.zeros((len(arrays), 0), dtype=bool)
+    return np.column_stack([checks[code].astype(bool) for code in card.prefilters])
+
+
+def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel) -> ScoredArrays:
+    cents, stars = contribution_cents(arrays, contrib)
+    hits = prefilter_hits(arrays, card)
+    bins = feature_bins(arrays, card)
+    total = np.full(len(arrays), card.base_score, dtype=np.int64)
+    for j, scored in enumerate(card.features):
+        points = np.array([b.points for b in scored.bins], dtype=np.int64)
+        total += points[bins[:, j]]
+    star_points = np.zeros(max(STARS) + 1, dtype=np.int64)
+    for s, p in card.contribution_points.items():
+        star_points[s] = p
+    total = np.clip(total + star_points[stars], 0, card.max_score)
+    grade = np.full(len(arrays), GRADES.index("C"), dtype=np.int8)
+    for band in reversed(card.grade_bands):  # highest band last, so it wins
+        grade = np.where(total >= band.min_score, np.int8(GRADES.index(band.grade)), grade)
+    hit = hits.any(axis=1)
+    total = np.where(hit, 0, total)
+    grade = np.where(hit, np.int8(GRADES.index("C")), grade)
+    return ScoredArrays(score=total, grade=grade, stars=stars, contribution_cents=cents, hits=hits, bins=bins)
+
+
+def reasons_of(scored: ScoredArrays, card: CreditScorecard, row: int) -> list[str]:
+    """One row's reason codes: its pre-filter hits, or else each feature's bin reason (as the reference)."""
+    hit = [code for code, h in zip(card.prefilters, scored.hits[row], strict=True) if h]
+    if hit:
+        return hit
+    return [scored_f.bins[int(b)].reason for scored_f, b in zip(card.features, scored.bins[row], strict=True)]
+
+
+def reason_keys(scored: ScoredArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(unique rows, inverse): the distinct (hits, bins) combinations and each household's index into them,
+    so reason lists are built once per combination (at most a few thousand), not once per household."""
+    combined = np.concatenate([scored.hits.astype(np.int8), np.where(scored.hits.any(axis=1, keepdims=True), 0,
+                                                                     scored.bins)], axis=1)
+    unique, inverse = np.unique(combined, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+def reason_lists(unique: np.ndarray, card: CreditScorecard) -> list[list[str]]:
+    k = len(card.prefilters)
+    out = []
+    for row in unique:
+        hit = [code for code, h in zip(card.prefilters, row[:k], strict=True) if h]
+        out.append(hit or [f.bins[int(b)].reason for f, b in zip(card.features, row[k:], strict=True)])
+    return out
+
+
+def arrays_from_facts(facts: list[HouseholdFacts]) -> HouseholdArrays:
+    """Columns from reference inputs (tests, the bench); money must be whole fen, acreage whole 1/100 mu."""
+
+    def whole(value: Decimal, unit: int, name: str) -> int:
+        scaled = value * unit
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{name}={value} is not a whole multiple of 1/{unit}")
+        return int(scaled)
+
+    columns: dict[str, np.ndarray] = {}
+    for name in INT_COLUMNS:
+        columns[name] = np.array([getattr(f, name) for f in facts], dtype=np.int64)
+    for name in FEN_COLUMNS:
+        columns[name] = np.array([whole(getattr(f, name), 100, name) for f in facts], dtype=np.int64)
+    for name in BOOL_COLUMNS:
+        columns[name] = np.array([getattr(f, name) for f in facts], dtype=bool)
+    columns["acreage_centi"] = np.array([whole(f.acreage_mu, 100, "acreage_mu") for f in facts], dtype=np.int64)
+    return HouseholdArrays(columns)
