@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -219,3 +220,54 @@ def arrays_from_facts(facts: list[HouseholdFacts]) -> HouseholdArrays:
         columns[name] = np.array([getattr(f, name) for f in facts], dtype=bool)
     columns["acreage_centi"] = np.array([whole(f.acreage_mu, 100, "acreage_mu") for f in facts], dtype=np.int64)
     return HouseholdArrays(columns)
+
+
+def ages_on(births: np.ndarray, as_of: date) -> np.ndarray:
+    """Completed years on `as_of` for datetime64[D] birth dates: domain.identity.age_on, set-based."""
+    years = births.astype("datetime64[Y]").astype(np.int64) + 1970
+    # Compare (month, day) pairs, not days of the year: leap years shift the day number after February.
+    months = births.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    days = (births - births.astype("datetime64[M]")).astype(np.int64) + 1
+    before_birthday = (as_of.month < months) | ((as_of.month == months) & (as_of.day < days))
+    return as_of.year - years - before_birthday.astype(np.int64)
+
+
+# ---- rows that cannot be rated ----
+# The batch reports these per household with every reason, and rates the rest (issue 4, point 7).
+
+MAX_AMOUNT_FEN = 10**10 * 100  # ten billion yuan: no household has it; beyond this a figure is a typo
+MAX_AGE = 130
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "BIRTH_DATE_IN_FUTURE": ("出生日期晚于评级日期", "the birth date is after the rating date"),
+    "AGE_IMPOSSIBLE": (f"年龄超过{MAX_AGE}岁,出生日期有误", f"older than {MAX_AGE}: the birth date is wrong"),
+    "NEGATIVE_VALUE": ("数值不能为负", "the value may not be negative"),
+    "AMOUNT_TOO_LARGE": ("金额超过一百亿元,疑似录入错误", "the amount exceeds ten billion yuan: a typing error"),
+    "NOT_A_NUMBER": ("不是有效数字", "not a number"),
+    "TOO_MANY_DECIMALS": ("金额最多两位小数", "amounts have at most two decimals"),
+    "LABOUR_EXCEEDS_MEMBERS": ("劳动力人数超过家庭人口", "more labourers than household members"),
+    "MISSING_CONTRIBUTION_FACTS": ("缺少数仓贡献度数据,无法计算贡献星级",
+                                   "no contribution facts from the data warehouse: stars cannot be computed"),
+}
+NON_NEGATIVE = ("annual_income", "annual_expenses", "total_assets", "total_liabilities", "avg_daily_assets",
+                "avg_loan_balance", "livestock_heads", "business_years", "labour_count", "settlement_txns")
+
+
+def problem(code: str, field: str) -> dict[str, str]:
+    zh, en = PROBLEMS[code]
+    return {"code": code, "field": field, "zh": zh, "en": en}
+
+
+def row_problems(arrays: HouseholdArrays, births: np.ndarray, as_of: date) -> list[tuple[np.ndarray, str, str]]:
+    """(mask, code, field) for every check a household can fail; checks on decoded numbers only (the
+    reader reports what would not decode)."""
+    age = arrays["age"]
+    out = [(births > np.datetime64(as_of, "D"), "BIRTH_DATE_IN_FUTURE", "birth_date"),
+           (age > MAX_AGE, "AGE_IMPOSSIBLE", "birth_date")]
+    for name in NON_NEGATIVE:
+        out.append((arrays[name] < 0, "NEGATIVE_VALUE", name))
+    out.append((arrays["acreage_centi"] < 0, "NEGATIVE_VALUE", "acreage_mu"))
+    for name in FEN_COLUMNS:
+        out.append((arrays[name] > MAX_AMOUNT_FEN, "AMOUNT_TOO_LARGE", name))
+    if "member_count" in arrays.columns:
+        out.append((arrays["labour_count"] > arrays["member_count"], "LABOUR_EXCEEDS_MEMBERS", "labour_count"))
+    return out

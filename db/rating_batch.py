@@ -1,0 +1,434 @@
+"""The quarterly batch rating in SQL: plan a run, rate a chunk of households set-based, finish, report.
+
+A chunk is a range of household ids rated in one short transaction: one SELECT reads every archived
+household of the range with its customer, village and contribution facts (money as whole fen); the
+numpy scorer (domain/rating/vector.py) rates them all at once; the results go into a temporary table
+(COPY on PostgreSQL) from which three statements write: the grade migrations are counted against the
+current ratings, every rating_record row is inserted (its input snapshot built in SQL from the rows
+read, under REPEATABLE READ, so it is what was scored), customer_rating is upserted. Households that
+cannot be rated get a rating_batch_failure row with every reason. The chunk's rating_batch_chunk row
+commits with all of it: a retried chunk finds it and does nothing, so no chunk is ever done twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSON as PG_JSON
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from db.models import (
+    ContributionFacts,
+    Customer,
+    CustomerRating,
+    Household,
+    RatingBatchChunk,
+    RatingBatchFailure,
+    RatingBatchRun,
+    RatingRecord,
+    Village,
+)
+from db.types import UtcDateTime
+from domain.rating.model import ContributionModel, CreditScorecard
+from domain.rating.vector import (
+    BOOL_COLUMNS,
+    FEN_COLUMNS,
+    GRADES,
+    HouseholdArrays,
+    ages_on,
+    problem,
+    reason_keys,
+    reason_lists,
+    row_problems,
+    score_arrays,
+)
+
+GRADE_RANK = {g: i for i, g in enumerate(reversed(GRADES))}  # C 0 ... AAA 4
+
+
+class BatchPlan(BaseModel):
+    run_id: int
+    chunks_total: int
+    chunks_done: list[int]
+
+
+class ChunkOutcome(BaseModel):
+    chunk_no: int
+    rated: int
+    failed: int
+    already_done: bool = False
+
+
+class Migration(BaseModel):
+    from_grade: str | None
+    to_grade: str
+    prefiltered: bool
+    households: int
+
+
+class MigrationSummary(BaseModel):
+    upgrades: int = 0
+    downgrades: int = 0
+    unchanged: int = 0
+    new: int = 0
+    prefiltered: int = 0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def model_version(card: CreditScorecard) -> str:
+    return f"{card.code}:{card.version}"
+
+
+# ---- a run ----
+
+def plan(engine: Engine, *, run_key: str, quarter: str, as_of: date, card: CreditScorecard,
+         contrib: ContributionModel, chunk_size: int) -> BatchPlan:
+    """The run started by `run_key`, created on first call with the models it will use throughout."""
+    with Session(engine, expire_on_commit=False) as session:
+        run = session.exec(select(RatingBatchRun).where(RatingBatchRun.run_key == run_key)).scalars().first()  # type: ignore[call-overload]
+        if run is None:
+            first, last = session.exec(select(func.min(Household.id), func.max(Household.id))  # type: ignore[call-overload]
+                                       .where(Household.status == "archived")).one()
+            total = math.ceil((last - first + 1) / chunk_size) if first is not None else 0
+            run = RatingBatchRun(run_key=run_key, quarter=quarter, as_of=as_of, model_code=card.code,
+                                 model_version=card.version, contribution_code=contrib.code,
+                                 contribution_version=contrib.version,
+                                 models={"scorecard": card.model_dump(mode="json"),
+                                         "contribution": contrib.model_dump(mode="json")},
+                                 first_household_id=first or 0, chunk_size=chunk_size, chunks_total=total,
+                                 started_at=utcnow())
+            session.add(run)
+            try:
+                session.commit()
+            except IntegrityError:  # a retried plan whose first attempt committed meanwhile
+                session.rollback()
+                run = session.exec(select(RatingBatchRun).where(RatingBatchRun.run_key == run_key)).scalars().one()  # type: ignore[call-overload]
+        done = session.exec(select(RatingBatchChunk.chunk_no).where(RatingBatchChunk.run_id == run.id)).scalars().all()  # type: ignore[call-overload]
+        return BatchPlan(run_id=run.id, chunks_total=run.chunks_total, chunks_done=sorted(done))  # type: ignore[arg-type]
+
+
+def run_models(run: RatingBatchRun) -> tuple[CreditScorecard, ContributionModel]:
+    return (CreditScorecard.model_validate(run.models["scorecard"]),
+            ContributionModel.model_validate(run.models["contribution"]))
+
+
+def finish(engine: Engine, run_id: int) -> RatingBatchRun:
+    with Session(engine, expire_on_commit=False) as session:
+        run = session.get(RatingBatchRun, run_id)
+        if run is None:
+            raise LookupError(f"no rating run {run_id}")
+        chunks, rated, failed = _chunk_totals(session, run_id)
+        if chunks != run.chunks_total:
+            raise RuntimeError(f"rating run {run_id}: {chunks} of {run.chunks_total} chunks rated")
+        if run.status != "completed":
+            run.status, run.finished_at = "completed", utcnow()
+            run.households_rated, run.households_failed = rated, failed
+            session.add(run)
+            session.commit()
+        return run
+
+
+def _chunk_totals(session: Session, run_id: int) -> tuple[int, int, int]:
+    return session.exec(select(func.count(), func.coalesce(func.sum(RatingBatchChunk.rated), 0),  # type: ignore[call-overload]
+                               func.coalesce(func.sum(RatingBatchChunk.failed), 0))
+                        .where(RatingBatchChunk.run_id == run_id)).one()
+
+
+# ---- reading a chunk ----
+
+def _money(column: Any, postgres: bool) -> Any:
+    """Whole fen: exact integer SQL on PostgreSQL; on SQLite the stored decimal string, decoded in Python."""
+    if postgres:
+        return func.coalesce(cast(column * 100, BigInteger), 0)
+    return func.coalesce(type_coerce(column, String), "0")
+
+
+def _read_query(lo: int, hi: int, postgres: bool) -> Any:
+    h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
+    return (select(h.c.id.label("household_id"), h.c.customer_id, c.c.birth_date,
+                   _money(h.c.annual_income, postgres).label("annual_income"),
+                   _money(h.c.annual_expenses, postgres).label("annual_expenses"),
+                   _money(h.c.total_assets, postgres).label("total_assets"),
+                   _money(h.c.total_liabilities, postgres).label("total_liabilities"),
+                   _money(h.c.acreage_mu, postgres).label("acreage_centi"),
+                   h.c.livestock_heads, h.c.business_years, h.c.labour_count, h.c.member_count, h.c.house_owned,
+                   v.c.credit_village, c.c.blacklisted, c.c.currently_overdue, c.c.bad_history, c.c.court_dishonest,
+                   (cf.c.customer_id.is_not(None)).label("has_contribution"),
+                   _money(cf.c.avg_daily_assets, postgres).label("avg_daily_assets"),
+                   _money(cf.c.avg_loan_balance, postgres).label("avg_loan_balance"),
+                   func.coalesce(cf.c.settlement_txns, 0).label("settlement_txns"))
+            .select_from(h.join(c, c.c.id == h.c.customer_id).join(v, v.c.code == h.c.village_code)
+                         .outerjoin(cf, cf.c.customer_id == h.c.customer_id))
+            .where(h.c.id.between(lo, hi), h.c.status == "archived")
+            .order_by(h.c.id))
+
+
+_FEN_READ = (*FEN_COLUMNS, "acreage_centi")
+
+
+def _decode_fen(raw: list[Any], name: str, bad: dict[int, list[dict[str, str]]]) -> np.ndarray:
+    """SQLite's decimal strings as whole fen; what does not decode is a problem of its row, read as 0."""
+    out = np.zeros(len(raw), dtype=np.int64)
+    for i, text in enumerate(raw):
+        try:
+            value = Decimal(str(text).strip()) * 100
+            if not value.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            bad.setdefault(i, []).append(problem("NOT_A_NUMBER", name.replace("_centi", "_mu")))
+            continue
+        if value != value.to_integral_value():
+            bad.setdefault(i, []).append(problem("TOO_MANY_DECIMALS", name.replace("_centi", "_mu")))
+            continue
+        out[i] = int(min(max(value, -(2**62)), 2**62))  # absurd sizes are reported by the range checks
+    return out
+
+
+def read_chunk(conn: Connection, lo: int, hi: int, as_of: date) -> tuple[np.ndarray, HouseholdArrays, np.ndarray,
+                                                                             dict[int, list[dict[str, str]]]]:
+    """(household ids, the columns, birth dates, problems by row index) for the archived households in [lo, hi]."""
+    postgres = conn.dialect.name == "postgresql"
+    rows = conn.execute(_read_query(lo, hi, postgres)).all()
+    bad: dict[int, list[dict[str, str]]] = {}
+    names = rows[0]._fields if rows else _read_query(lo, hi, postgres).selected_columns.keys()
+    raw = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
+    columns: dict[str, np.ndarray] = {}
+    for name in _FEN_READ:
+        columns[name] = np.array(raw[name], dtype=np.int64) if postgres else _decode_fen(list(raw[name]), name, bad)
+    for name in ("customer_id", "livestock_heads", "business_years", "labour_count", "member_count",
+                 "settlement_txns"):
+        columns[name] = np.array(raw[name], dtype=np.int64)
+    for name in (*BOOL_COLUMNS, "has_contribution"):
+        columns[name] = np.array(raw[name], dtype=bool)
+    births = np.array(raw["birth_date"], dtype="datetime64[D]")
+    columns["age"] = ages_on(births, as_of)
+    for i in np.flatnonzero(~columns["has_contribution"]):
+        bad.setdefault(int(i), []).append(problem("MISSING_CONTRIBUTION_FACTS", "contribution_facts"))
+    return np.array(raw["household_id"], dtype=np.int64), HouseholdArrays(columns), births, bad
+
+
+# ---- writing a chunk ----
+
+def _scored_table() -> Table:
+    return Table("rating_batch_scored", MetaData(), Column("customer_id", BigInteger, primary_key=True),
+                 Column("household_id", BigInteger), Column("age", Integer), Column("score", Integer),
+                 Column("grade", String(8)), Column("stars", Integer), Column("reason_key", Integer),
+                 Column("prefiltered", Boolean), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+def _reasons_table() -> Table:
+    return Table("rating_batch_reasons", MetaData(), Column("reason_key", Integer, primary_key=True),
+                 Column("reasons", Text), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+def _fill(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        names = ", ".join(c.name for c in table.columns)
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    conn.execute(insert(table), [dict(zip(table.columns.keys(), row, strict=True)) for row in rows])
+
+
+def _snapshot(postgres: bool, scored: Table) -> Any:
+    """The rating's input snapshot (domain.rating.scoring.HouseholdFacts as JSON) from the rows scored."""
+    h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
+    text = lambda col: cast(col, String)  # noqa: E731 - Decimal columns as their exact decimal text
+    pairs = [("customer_id", h.c.customer_id), ("age", scored.c.age), ("customer_type", c.c.customer_type),
+             ("annual_income", text(h.c.annual_income)), ("annual_expenses", text(h.c.annual_expenses)),
+             ("total_assets", text(h.c.total_assets)), ("total_liabilities", text(h.c.total_liabilities)),
+             ("acreage_mu", text(h.c.acreage_mu)), ("livestock_heads", h.c.livestock_heads),
+             ("business_years", h.c.business_years), ("labour_count", h.c.labour_count),
+             ("house_owned", h.c.house_owned), ("credit_village", v.c.credit_village),
+             ("blacklisted", c.c.blacklisted), ("currently_overdue", c.c.currently_overdue),
+             ("bad_history", c.c.bad_history), ("court_dishonest", c.c.court_dishonest),
+             ("avg_daily_assets", text(cf.c.avg_daily_assets)), ("avg_loan_balance", text(cf.c.avg_loan_balance)),
+             ("settlement_txns", cf.c.settlement_txns)]
+    args = [x for key, col in pairs for x in (literal(key), col)]
+    return func.json_build_object(*args) if postgres else func.json_object(*args)
+
+
+def _as_json(expr: Any, postgres: bool) -> Any:
+    """Text holding JSON as the json column's value (SQLite keeps JSON as text anyway)."""
+    return cast(expr, PG_JSON) if postgres else expr
+
+
+def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table,
+           card: CreditScorecard) -> list[Migration]:
+    postgres = conn.dialect.name == "postgresql"
+    h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
+    rr, cr = RatingRecord.__table__, CustomerRating.__table__  # type: ignore[attr-defined]
+    migrations = [Migration(from_grade=old, to_grade=new, prefiltered=bool(pf), households=n)
+                  for old, new, pf, n in conn.execute(
+                      select(cr.c.grade, scored.c.grade, scored.c.prefiltered, func.count())
+                      .select_from(scored.outerjoin(cr, cr.c.customer_id == scored.c.customer_id))
+                      .group_by(cr.c.grade, scored.c.grade, scored.c.prefiltered))]
+    now = utcnow()
+    version = model_version(card)
+    source = (select(scored.c.customer_id, literal(version), scored.c.score, scored.c.grade,
+                     literal(Decimal("0.00"), RatingRecord.__table__.c.credit_limit.type),  # type: ignore[attr-defined]
+                     _as_json(reasons.c.reasons, postgres), _snapshot(postgres, scored),
+                     literal(now, UtcDateTime()), scored.c.stars, literal("batch"), literal(run.id))
+              .select_from(scored.join(reasons, reasons.c.reason_key == scored.c.reason_key)
+                           .join(h, h.c.id == scored.c.household_id).join(c, c.c.id == h.c.customer_id)
+                           .join(v, v.c.code == h.c.village_code).join(cf, cf.c.customer_id == h.c.customer_id))
+              .order_by(scored.c.customer_id))
+    conn.execute(insert(rr).from_select(["customer_id", "model_version", "score", "grade", "credit_limit", "reasons",
+                                         "inputs", "rated_at", "stars", "source", "batch_run_id"], source))
+    upsert = (pg_insert if postgres else sqlite_insert)(cr).from_select(
+        ["customer_id", "rating_record_id", "model_version", "score", "grade", "stars", "source", "rated_at"],
+        select(rr.c.customer_id, rr.c.id, rr.c.model_version, rr.c.score, rr.c.grade, rr.c.stars, rr.c.source,
+               rr.c.rated_at)
+        .select_from(scored.join(rr, and_(rr.c.customer_id == scored.c.customer_id, rr.c.batch_run_id == run.id)))
+        .where(rr.c.batch_run_id == run.id))
+    conn.execute(upsert.on_conflict_do_update(index_elements=[cr.c.customer_id], set_={
+        k: upsert.excluded[k] for k in ("rating_record_id", "model_version", "score", "grade", "stars", "source",
+                                       "rated_at")}))
+    return migrations
+
+
+def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callable[[str], None] = lambda _: None
+               ) -> ChunkOutcome:
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        if postgres:
+            # The snapshot written with each rating is rebuilt in SQL from the rows read: the same snapshot.
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            run = _get_run(conn, run_id)
+            done = conn.execute(select(RatingBatchChunk.__table__).where(  # type: ignore[attr-defined]
+                RatingBatchChunk.run_id == run_id, RatingBatchChunk.chunk_no == chunk_no)).first()
+            if done is not None:
+                return ChunkOutcome(chunk_no=chunk_no, rated=done.rated, failed=done.failed, already_done=True)
+            if postgres:
+                conn.exec_driver_sql("SET LOCAL jit = off")  # short statements: compiling costs more than running
+            card, contrib = run_models(run)
+            lo = run.first_household_id + chunk_no * run.chunk_size
+            ids, arrays, births, bad = read_chunk(conn, lo, lo + run.chunk_size - 1, run.as_of)
+            heartbeat(f"read {len(ids)}")
+            for mask, code, field in row_problems(arrays, births, run.as_of):
+                for i in np.flatnonzero(mask):
+                    bad.setdefault(int(i), []).append(problem(code, field))
+            ok = np.ones(len(ids), dtype=bool)
+            ok[list(bad)] = False
+            good = HouseholdArrays({k: col[ok] for k, col in arrays.columns.items()})
+            result = score_arrays(good, card, contrib)
+            unique, inverse = reason_keys(result)
+            heartbeat(f"scored {int(ok.sum())}")
+            scored, reasons = _scored_table(), _reasons_table()
+            if not postgres:
+                for table in (scored, reasons):
+                    table.drop(conn, checkfirst=True)
+            scored.create(conn)
+            reasons.create(conn)
+            hit = result.hits.any(axis=1)
+            _fill(conn, reasons, [(k, json.dumps(r, ensure_ascii=False))
+                                  for k, r in enumerate(reason_lists(unique, card))])
+            grades = np.array(GRADES, dtype=object)[result.grade]
+            _fill(conn, scored, list(zip(good["customer_id"].tolist(), ids[ok].tolist(), good["age"].tolist(),
+                                         result.score.tolist(), grades.tolist(), result.stars.tolist(),
+                                         inverse.tolist(), hit.tolist(), strict=True)))
+            migrations = _write(conn, run, scored, reasons, card)
+            if bad:
+                conn.execute(insert(RatingBatchFailure.__table__), [  # type: ignore[attr-defined]
+                    {"run_id": run_id, "chunk_no": chunk_no, "household_id": int(ids[i]),
+                     "customer_id": int(arrays["customer_id"][i]), "reasons": reasons_}
+                    for i, reasons_ in sorted(bad.items())])
+            if not postgres:
+                scored.drop(conn)
+                reasons.drop(conn)
+            rated = int(ok.sum())
+            conn.execute(insert(RatingBatchChunk.__table__).values(  # type: ignore[attr-defined]
+                run_id=run_id, chunk_no=chunk_no, rated=rated, failed=len(bad),
+                migrations=[m.model_dump() for m in migrations], done_at=utcnow()))
+            heartbeat(f"written {rated}")
+            return ChunkOutcome(chunk_no=chunk_no, rated=rated, failed=len(bad))
+
+
+def _get_run(conn: Connection, run_id: int) -> RatingBatchRun:
+    row = conn.execute(select(RatingBatchRun.__table__).where(RatingBatchRun.id == run_id)).mappings().first()  # type: ignore[attr-defined]
+    if row is None:
+        raise LookupError(f"no rating run {run_id}")
+    return RatingBatchRun.model_validate(dict(row))
+
+
+# ---- the run's report ----
+
+def migrations_of(session: Session, run_id: int) -> list[Migration]:
+    totals: Counter[tuple[str | None, str, bool]] = Counter()
+    for chunk_migrations in session.exec(select(RatingBatchChunk.migrations).where(  # type: ignore[call-overload]
+            RatingBatchChunk.run_id == run_id)).scalars():
+        for m in chunk_migrations:
+            totals[(m["from_grade"], m["to_grade"], m["prefiltered"])] += m["households"]
+    return [Migration(from_grade=f, to_grade=t, prefiltered=p, households=n)
+            for (f, t, p), n in sorted(totals.items(), key=lambda kv: (kv[0][0] or "", kv[0][1], kv[0][2]))]
+
+
+def summarise(migrations: list[Migration]) -> MigrationSummary:
+    """Prefiltered first (whatever came before), then new (no rating before), then by grade rank."""
+    out = MigrationSummary()
+    for m in migrations:
+        if m.prefiltered:
+            out.prefiltered += m.households
+        elif m.from_grade is None:
+            out.new += m.households
+        elif GRADE_RANK.get(m.to_grade, 0) > GRADE_RANK.get(m.from_grade, 0):
+            out.upgrades += m.households
+        elif GRADE_RANK.get(m.to_grade, 0) < GRADE_RANK.get(m.from_grade, 0):
+            out.downgrades += m.households
+        else:
+            out.unchanged += m.households
+    return out
+
+
+def progress(session: Session, run_id: int) -> tuple[int, int, int] | None:
+    """(chunks done, households rated, households failed) so far, or None for an unknown run."""
+    if session.get(RatingBatchRun, run_id) is None:
+        return None
+    return _chunk_totals(session, run_id)
+
+
+def runs(session: Session, *, limit: int, offset: int) -> list[RatingBatchRun]:
+    return list(session.exec(select(RatingBatchRun).order_by(RatingBatchRun.id.desc())  # type: ignore[call-overload,union-attr]
+                             .limit(limit).offset(offset)).scalars())
+
+
+def failures(session: Session, run_id: int, *, limit: int, offset: int) -> list[RatingBatchFailure]:
+    return list(session.exec(select(RatingBatchFailure).where(RatingBatchFailure.run_id == run_id)  # type: ignore[call-overload]
+                             .order_by(RatingBatchFailure.household_id).limit(limit).offset(offset)).scalars())
