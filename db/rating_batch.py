@@ -432,3 +432,10 @@ def runs(session: Session, *, limit: int, offset: int) -> list[RatingBatchRun]:
 def failures(session: Session, run_id: int, *, limit: int, offset: int) -> list[RatingBatchFailure]:
     return list(session.exec(select(RatingBatchFailure).where(RatingBatchFailure.run_id == run_id)  # type: ignore[call-overload]
                              .order_by(RatingBatchFailure.household_id).limit(limit).offset(offset)).scalars())
+
+
+def get_run(session: Session, run_id: int) -> RatingBatchRun:
+    run = session.get(RatingBatchRun, run_id)
+    if run is None:
+        raise LookupError(f"no rating run {run_id}")
+    return run

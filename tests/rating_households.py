@@ -14,6 +14,7 @@ from db.models import ContributionFacts, CustomerRating, Household, RatingRecord
 from tests import factories
 
 VILLAGE, CREDIT_VILLAGE = "350322101001", "350322101002"
+AS_OF = date(2026, 12, 1)  # the rating date the tests use
 
 
 def villages(engine: Engine) -> None:
@@ -57,3 +58,25 @@ def current_rating(engine: Engine, customer_id: int, grade: str, *, score: int =
         s.flush()
         s.add(CustomerRating(customer_id=customer_id, rating_record_id=record.id, model_version=record.model_version,
                              score=score, grade=grade, stars=3, source="realtime", rated_at=now))
+
+
+def archive(engine):
+    """Six households to rate (grades worked out in the comments), a draft and four that cannot be rated."""
+    villages(engine)
+    h = {}
+    # 30 base + age 46: 8 + net income 70,000: 14 + net assets 240,000: 12 + debt 0.2: 12 + 6 years: 4
+    # + house 3 + contribution 150 + 10 + 24 = 184 points: 3 stars: 1  -> 84 AA
+    h["new"] = household(engine)
+    h["up"] = household(engine, credit_village=True, annual_income=Decimal("200000"))  # 84 + 6 + 3 = 93 AAA
+    h["down"] = household(engine, annual_income=Decimal("30000"))  # 84 - 14 = 70 A
+    h["same"] = household(engine)  # 84 AA
+    h["black"] = household(engine, blacklisted=True)
+    h["old"] = household(engine, born=date(1950, 5, 5))  # 76: AGE_OUT_OF_RANGE
+    h["draft"] = household(engine, status="draft")
+    h["negative"] = household(engine, annual_income=Decimal("-5"))
+    h["future"] = household(engine, born=date(2027, 1, 1))
+    h["no_facts"] = household(engine, no_contribution=True)
+    h["labour"] = household(engine, labour_count=6, member_count=4, acreage_mu=Decimal("-1"))
+    for key, grade in (("up", "A"), ("down", "AA"), ("same", "AA"), ("black", "AA"), ("draft", "B")):
+        current_rating(engine, h[key].customer_id, grade)
+    return h

@@ -4,9 +4,6 @@ a chunk rated again does nothing."""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -14,32 +11,9 @@ from db import rating_batch
 from db.models import CustomerRating, RatingBatchChunk, RatingBatchFailure, RatingRecord
 from domain.rating.model import ContributionModel, default_scorecard
 from domain.rating.scoring import HouseholdFacts, score
-from tests.rating_households import current_rating, household, villages
+from tests.rating_households import AS_OF, archive, household, villages
 
-AS_OF = date(2026, 12, 1)
 CARD, CONTRIB = default_scorecard(), ContributionModel()
-
-
-def archive(engine):
-    """Six households to rate (grades worked out in the comments), a draft and four that cannot be rated."""
-    villages(engine)
-    h = {}
-    # 30 base + age 46: 8 + net income 70,000: 14 + net assets 240,000: 12 + debt 0.2: 12 + 6 years: 4
-    # + house 3 + contribution 150 + 10 + 24 = 184 points: 3 stars: 1  -> 84 AA
-    h["new"] = household(engine)
-    h["up"] = household(engine, credit_village=True, annual_income=Decimal("200000"))  # 84 + 6 + 3 = 93 AAA
-    h["down"] = household(engine, annual_income=Decimal("30000"))  # 84 - 14 = 70 A
-    h["same"] = household(engine)  # 84 AA
-    h["black"] = household(engine, blacklisted=True)
-    h["old"] = household(engine, born=date(1950, 5, 5))  # 76: AGE_OUT_OF_RANGE
-    h["draft"] = household(engine, status="draft")
-    h["negative"] = household(engine, annual_income=Decimal("-5"))
-    h["future"] = household(engine, born=date(2027, 1, 1))
-    h["no_facts"] = household(engine, no_contribution=True)
-    h["labour"] = household(engine, labour_count=6, member_count=4, acreage_mu=Decimal("-1"))
-    for key, grade in (("up", "A"), ("down", "AA"), ("same", "AA"), ("black", "AA"), ("draft", "B")):
-        current_rating(engine, h[key].customer_id, grade)
-    return h
 
 
 def run_all(engine, chunk_size: int = 3) -> int:
