@@ -1,12 +1,13 @@
 """The quarterly batch rating in SQL: plan a run, rate a chunk of households set-based, finish, report.
 
-A chunk is a range of household ids rated in one short transaction: one SELECT reads every archived
-household of the range with its customer, village and contribution facts (money as whole fen); the
-numpy scorer (domain/rating/vector.py) rates them all at once; the results go into a temporary table
-(COPY on PostgreSQL) from which three statements write: the grade migrations are counted against the
-current ratings, every rating_record row is inserted (its input snapshot built in SQL from the rows
-read, under REPEATABLE READ, so it is what was scored), customer_rating is upserted. Households that
-cannot be rated get a rating_batch_failure row with every reason. The chunk's rating_batch_chunk row
+A chunk is a range of household ids rated in one short transaction: one INSERT..SELECT copies every
+archived household of the range with its customer, village and contribution facts into a temporary
+table, server-side; one SELECT reads their numbers from it (money as whole fen); the numpy scorer
+(domain/rating/vector.py) rates them all at once; the results go into a second temporary table (COPY on
+PostgreSQL) from which the writes are set-based: the grade migrations are counted against the current
+ratings, then every rating_record row is inserted (its input snapshot built in SQL from the same facts
+table, so it is exactly what was scored) and customer_rating is upserted from what was inserted.
+Households that cannot be rated get a rating_batch_failure row with every reason. The chunk's rating_batch_chunk row
 commits with all of it: a retried chunk finds it and does nothing, so no chunk is ever done twice.
 """
 
@@ -26,12 +27,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
     cast,
     func,
     insert,
@@ -65,8 +66,9 @@ from domain.rating.vector import (
     GRADES,
     HouseholdArrays,
     ages_on,
+    distinct_codes,
     problem,
-    reason_keys,
+    reason_codes,
     reason_lists,
     row_problems,
     score_arrays,
@@ -175,24 +177,53 @@ def _money(column: Any, postgres: bool) -> Any:
     return func.coalesce(type_coerce(column, String), "0")
 
 
-def _read_query(lo: int, hi: int, postgres: bool) -> Any:
+_TEXT_COLUMNS = ("annual_income", "annual_expenses", "total_assets", "total_liabilities", "acreage_mu",
+                 "avg_daily_assets", "avg_loan_balance")
+
+
+def _facts_columns(postgres: bool) -> list[tuple[str, Any, Any]]:
+    """(name, type, source expression) of the chunk's facts: money twice, as whole fen for the scorer and as
+    the column's exact decimal text for the snapshot (on SQLite both are the stored string)."""
     h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
-    return (select(h.c.id.label("household_id"), h.c.customer_id, c.c.birth_date,
-                   _money(h.c.annual_income, postgres).label("annual_income"),
-                   _money(h.c.annual_expenses, postgres).label("annual_expenses"),
-                   _money(h.c.total_assets, postgres).label("total_assets"),
-                   _money(h.c.total_liabilities, postgres).label("total_liabilities"),
-                   _money(h.c.acreage_mu, postgres).label("acreage_centi"),
-                   h.c.livestock_heads, h.c.business_years, h.c.labour_count, h.c.member_count, h.c.house_owned,
-                   v.c.credit_village, c.c.blacklisted, c.c.currently_overdue, c.c.bad_history, c.c.court_dishonest,
-                   (cf.c.customer_id.is_not(None)).label("has_contribution"),
-                   _money(cf.c.avg_daily_assets, postgres).label("avg_daily_assets"),
-                   _money(cf.c.avg_loan_balance, postgres).label("avg_loan_balance"),
-                   func.coalesce(cf.c.settlement_txns, 0).label("settlement_txns"))
-            .select_from(h.join(c, c.c.id == h.c.customer_id).join(v, v.c.code == h.c.village_code)
-                         .outerjoin(cf, cf.c.customer_id == h.c.customer_id))
-            .where(h.c.id.between(lo, hi), h.c.status == "archived")
-            .order_by(h.c.id))
+    fen_type = BigInteger if postgres else String
+    money = {"annual_income": h.c.annual_income, "annual_expenses": h.c.annual_expenses,
+             "total_assets": h.c.total_assets, "total_liabilities": h.c.total_liabilities,
+             "acreage_mu": h.c.acreage_mu, "avg_daily_assets": cf.c.avg_daily_assets,
+             "avg_loan_balance": cf.c.avg_loan_balance}
+    out: list[tuple[str, Any, Any]] = [
+        ("household_id", BigInteger, h.c.id), ("customer_id", BigInteger, h.c.customer_id),
+        ("birth_date", Date, c.c.birth_date), ("customer_type", String, c.c.customer_type)]
+    out += [(name.replace("acreage_mu", "acreage_centi"), fen_type, _money(col, postgres)) for name, col in money.items()]
+    out += [(f"{name}_text", String, type_coerce(col, String) if not postgres else cast(col, String))
+            for name, col in money.items()]
+    out += [("livestock_heads", Integer, h.c.livestock_heads), ("business_years", Integer, h.c.business_years),
+            ("labour_count", Integer, h.c.labour_count), ("member_count", Integer, h.c.member_count),
+            ("house_owned", Boolean, h.c.house_owned), ("credit_village", Boolean, v.c.credit_village),
+            ("blacklisted", Boolean, c.c.blacklisted), ("currently_overdue", Boolean, c.c.currently_overdue),
+            ("bad_history", Boolean, c.c.bad_history), ("court_dishonest", Boolean, c.c.court_dishonest),
+            ("has_contribution", Boolean, cf.c.customer_id.is_not(None)),
+            ("settlement_txns", Integer, func.coalesce(cf.c.settlement_txns, 0))]
+    return out
+
+
+def load_facts(conn: Connection, lo: int, hi: int) -> Table:
+    """The archived households of [lo, hi] with everything rating reads, copied server-side into a temporary
+    table in one statement: the scorer reads its numbers from it and the snapshot is written from it, so
+    what is stored as the input is exactly what was scored."""
+    postgres = conn.dialect.name == "postgresql"
+    h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
+    spec = _facts_columns(postgres)
+    facts = Table("rating_batch_facts", MetaData(), *(Column(name, kind) for name, kind, _ in spec),
+                  prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    if not postgres:
+        facts.drop(conn, checkfirst=True)
+    facts.create(conn)
+    source = (select(*(expr for _, _, expr in spec))
+              .select_from(h.join(c, c.c.id == h.c.customer_id).join(v, v.c.code == h.c.village_code)
+                           .outerjoin(cf, cf.c.customer_id == h.c.customer_id))
+              .where(h.c.id.between(lo, hi), h.c.status == "archived"))
+    conn.execute(insert(facts).from_select([name for name, _, _ in spec], source))
+    return facts
 
 
 _FEN_READ = (*FEN_COLUMNS, "acreage_centi")
@@ -216,13 +247,13 @@ def _decode_fen(raw: list[Any], name: str, bad: dict[int, list[dict[str, str]]])
     return out
 
 
-def read_chunk(conn: Connection, lo: int, hi: int, as_of: date) -> tuple[np.ndarray, HouseholdArrays, np.ndarray,
-                                                                             dict[int, list[dict[str, str]]]]:
-    """(household ids, the columns, birth dates, problems by row index) for the archived households in [lo, hi]."""
+def read_facts(conn: Connection, facts: Table, as_of: date) -> tuple[np.ndarray, HouseholdArrays, np.ndarray,
+                                                                     dict[int, list[dict[str, str]]]]:
+    """(household ids, the columns, birth dates, problems by row index) of the chunk's facts, in one query."""
     postgres = conn.dialect.name == "postgresql"
-    rows = conn.execute(_read_query(lo, hi, postgres)).all()
+    names = [c.name for c in facts.columns if not c.name.endswith("_text") and c.name != "customer_type"]
+    rows = conn.execute(select(*(facts.c[n] for n in names)).order_by(facts.c.household_id)).all()
     bad: dict[int, list[dict[str, str]]] = {}
-    names = rows[0]._fields if rows else _read_query(lo, hi, postgres).selected_columns.keys()
     raw = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
     columns: dict[str, np.ndarray] = {}
     for name in _FEN_READ:
@@ -244,12 +275,12 @@ def read_chunk(conn: Connection, lo: int, hi: int, as_of: date) -> tuple[np.ndar
 def _scored_table() -> Table:
     return Table("rating_batch_scored", MetaData(), Column("customer_id", BigInteger, primary_key=True),
                  Column("household_id", BigInteger), Column("age", Integer), Column("score", Integer),
-                 Column("grade", String(8)), Column("stars", Integer), Column("reason_key", Integer),
+                 Column("grade", String(8)), Column("stars", Integer), Column("reason_key", BigInteger),
                  Column("prefiltered", Boolean), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
 
 def _reasons_table() -> Table:
-    return Table("rating_batch_reasons", MetaData(), Column("reason_key", Integer, primary_key=True),
+    return Table("rating_batch_reasons", MetaData(), Column("reason_key", BigInteger, primary_key=True),
                  Column("reasons", Text), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
 
 
@@ -266,20 +297,17 @@ def _fill(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
     conn.execute(insert(table), [dict(zip(table.columns.keys(), row, strict=True)) for row in rows])
 
 
-def _snapshot(postgres: bool, scored: Table) -> Any:
-    """The rating's input snapshot (domain.rating.scoring.HouseholdFacts as JSON) from the rows scored."""
-    h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
-    text = lambda col: cast(col, String)  # noqa: E731 - Decimal columns as their exact decimal text
-    pairs = [("customer_id", h.c.customer_id), ("age", scored.c.age), ("customer_type", c.c.customer_type),
-             ("annual_income", text(h.c.annual_income)), ("annual_expenses", text(h.c.annual_expenses)),
-             ("total_assets", text(h.c.total_assets)), ("total_liabilities", text(h.c.total_liabilities)),
-             ("acreage_mu", text(h.c.acreage_mu)), ("livestock_heads", h.c.livestock_heads),
-             ("business_years", h.c.business_years), ("labour_count", h.c.labour_count),
-             ("house_owned", h.c.house_owned), ("credit_village", v.c.credit_village),
-             ("blacklisted", c.c.blacklisted), ("currently_overdue", c.c.currently_overdue),
-             ("bad_history", c.c.bad_history), ("court_dishonest", c.c.court_dishonest),
-             ("avg_daily_assets", text(cf.c.avg_daily_assets)), ("avg_loan_balance", text(cf.c.avg_loan_balance)),
-             ("settlement_txns", cf.c.settlement_txns)]
+def _snapshot(postgres: bool, scored: Table, facts: Table) -> Any:
+    """The rating's input snapshot (domain.rating.scoring.HouseholdFacts as JSON) from the facts scored."""
+    f = facts.c
+    pairs = [("customer_id", f.customer_id), ("age", scored.c.age), ("customer_type", f.customer_type)]
+    pairs += [(name, f[f"{name}_text"]) for name in ("annual_income", "annual_expenses", "total_assets",
+                                                     "total_liabilities", "acreage_mu")]
+    pairs += [(name, f[name]) for name in ("livestock_heads", "business_years", "labour_count", "house_owned",
+                                           "credit_village", "blacklisted", "currently_overdue", "bad_history",
+                                           "court_dishonest")]
+    pairs += [("avg_daily_assets", f.avg_daily_assets_text), ("avg_loan_balance", f.avg_loan_balance_text),
+              ("settlement_txns", f.settlement_txns)]
     args = [x for key, col in pairs for x in (literal(key), col)]
     return func.json_build_object(*args) if postgres else func.json_object(*args)
 
@@ -289,10 +317,9 @@ def _as_json(expr: Any, postgres: bool) -> Any:
     return cast(expr, PG_JSON) if postgres else expr
 
 
-def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table,
+def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table, facts: Table,
            card: CreditScorecard) -> list[Migration]:
     postgres = conn.dialect.name == "postgresql"
-    h, c, v, cf = Household.__table__, Customer.__table__, Village.__table__, ContributionFacts.__table__  # type: ignore[attr-defined]
     rr, cr = RatingRecord.__table__, CustomerRating.__table__  # type: ignore[attr-defined]
     migrations = [Migration(from_grade=old, to_grade=new, prefiltered=bool(pf), households=n)
                   for old, new, pf, n in conn.execute(
@@ -303,23 +330,27 @@ def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table,
     version = model_version(card)
     source = (select(scored.c.customer_id, literal(version), scored.c.score, scored.c.grade,
                      literal(Decimal("0.00"), RatingRecord.__table__.c.credit_limit.type),  # type: ignore[attr-defined]
-                     _as_json(reasons.c.reasons, postgres), _snapshot(postgres, scored),
+                     _as_json(reasons.c.reasons, postgres), _snapshot(postgres, scored, facts),
                      literal(now, UtcDateTime()), scored.c.stars, literal("batch"), literal(run.id))
               .select_from(scored.join(reasons, reasons.c.reason_key == scored.c.reason_key)
-                           .join(h, h.c.id == scored.c.household_id).join(c, c.c.id == h.c.customer_id)
-                           .join(v, v.c.code == h.c.village_code).join(cf, cf.c.customer_id == h.c.customer_id))
-              .order_by(scored.c.customer_id))
-    conn.execute(insert(rr).from_select(["customer_id", "model_version", "score", "grade", "credit_limit", "reasons",
-                                         "inputs", "rated_at", "stars", "source", "batch_run_id"], source))
-    upsert = (pg_insert if postgres else sqlite_insert)(cr).from_select(
-        ["customer_id", "rating_record_id", "model_version", "score", "grade", "stars", "source", "rated_at"],
-        select(rr.c.customer_id, rr.c.id, rr.c.model_version, rr.c.score, rr.c.grade, rr.c.stars, rr.c.source,
-               rr.c.rated_at)
-        .select_from(scored.join(rr, and_(rr.c.customer_id == scored.c.customer_id, rr.c.batch_run_id == run.id)))
-        .where(rr.c.batch_run_id == run.id))
+                           .join(facts, facts.c.household_id == scored.c.household_id)))
+    columns = ["customer_id", "model_version", "score", "grade", "credit_limit", "reasons", "inputs", "rated_at",
+               "stars", "source", "batch_run_id"]
+    current = ["customer_id", "rating_record_id", "model_version", "score", "grade", "stars", "source", "rated_at"]
+    if postgres:
+        # One statement: the upsert takes the new records' ids from RETURNING instead of looking them up.
+        inserted = insert(rr).from_select(columns, source).returning(
+            rr.c.customer_id, rr.c.id, rr.c.model_version, rr.c.score, rr.c.grade, rr.c.stars, rr.c.source,
+            rr.c.rated_at).cte("inserted")
+        upsert = pg_insert(cr).from_select(current, select(*inserted.c))
+    else:
+        conn.execute(insert(rr).from_select(columns, source))
+        upsert = sqlite_insert(cr).from_select(current, select(
+            rr.c.customer_id, rr.c.id, rr.c.model_version, rr.c.score, rr.c.grade, rr.c.stars, rr.c.source,
+            rr.c.rated_at).select_from(scored.join(rr, rr.c.customer_id == scored.c.customer_id))
+            .where(rr.c.batch_run_id == run.id))
     conn.execute(upsert.on_conflict_do_update(index_elements=[cr.c.customer_id], set_={
-        k: upsert.excluded[k] for k in ("rating_record_id", "model_version", "score", "grade", "stars", "source",
-                                       "rated_at")}))
+        k: upsert.excluded[k] for k in current[1:]}))
     return migrations
 
 
@@ -327,9 +358,6 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
                ) -> ChunkOutcome:
     postgres = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
-        if postgres:
-            # The snapshot written with each rating is rebuilt in SQL from the rows read: the same snapshot.
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             run = _get_run(conn, run_id)
             done = conn.execute(select(RatingBatchChunk.__table__).where(  # type: ignore[attr-defined]
@@ -340,7 +368,8 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
                 conn.exec_driver_sql("SET LOCAL jit = off")  # short statements: compiling costs more than running
             card, contrib = run_models(run)
             lo = run.first_household_id + chunk_no * run.chunk_size
-            ids, arrays, births, bad = read_chunk(conn, lo, lo + run.chunk_size - 1, run.as_of)
+            facts = load_facts(conn, lo, lo + run.chunk_size - 1)
+            ids, arrays, births, bad = read_facts(conn, facts, run.as_of)
             heartbeat(f"read {len(ids)}")
             for mask, code, field in row_problems(arrays, births, run.as_of):
                 for i in np.flatnonzero(mask):
@@ -349,7 +378,7 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
             ok[list(bad)] = False
             good = HouseholdArrays({k: col[ok] for k, col in arrays.columns.items()})
             result = score_arrays(good, card, contrib)
-            unique, inverse = reason_keys(result)
+            codes = reason_codes(result, card)
             heartbeat(f"scored {int(ok.sum())}")
             scored, reasons = _scored_table(), _reasons_table()
             if not postgres:
@@ -357,22 +386,22 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
                     table.drop(conn, checkfirst=True)
             scored.create(conn)
             reasons.create(conn)
-            hit = result.hits.any(axis=1)
+            present = distinct_codes(codes)
             _fill(conn, reasons, [(k, json.dumps(r, ensure_ascii=False))
-                                  for k, r in enumerate(reason_lists(unique, card))])
+                                  for k, r in zip(present.tolist(), reason_lists(present, card), strict=True)])
             grades = np.array(GRADES, dtype=object)[result.grade]
             _fill(conn, scored, list(zip(good["customer_id"].tolist(), ids[ok].tolist(), good["age"].tolist(),
                                          result.score.tolist(), grades.tolist(), result.stars.tolist(),
-                                         inverse.tolist(), hit.tolist(), strict=True)))
-            migrations = _write(conn, run, scored, reasons, card)
+                                         codes.tolist(), result.any_hit.tolist(), strict=True)))
+            migrations = _write(conn, run, scored, reasons, facts, card)
             if bad:
                 conn.execute(insert(RatingBatchFailure.__table__), [  # type: ignore[attr-defined]
                     {"run_id": run_id, "chunk_no": chunk_no, "household_id": int(ids[i]),
                      "customer_id": int(arrays["customer_id"][i]), "reasons": reasons_}
                     for i, reasons_ in sorted(bad.items())])
             if not postgres:
-                scored.drop(conn)
-                reasons.drop(conn)
+                for table in (scored, reasons, facts):
+                    table.drop(conn)
             rated = int(ok.sum())
             conn.execute(insert(RatingBatchChunk.__table__).values(  # type: ignore[attr-defined]
                 run_id=run_id, chunk_no=chunk_no, rated=rated, failed=len(bad),

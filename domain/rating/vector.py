@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from domain.rating.model import STARS, ContributionModel, CreditScorecard, Feature
+from domain.rating.model import STARS, ContributionModel, CreditScorecard, Feature, ScoredFeature
 from domain.rating.scoring import HouseholdFacts
 
 # The household columns the scorer reads, all 1-d arrays of one length.
@@ -46,16 +46,17 @@ class HouseholdArrays:
 
 @dataclass
 class ScoredArrays:
-    """The chunk's results. `bins[:, j]` is the bin index chosen for card.features[j]; `hits` has one bool
-    column per card.prefilters entry; `contribution_cents` is contribution points x 100 (quantized as the
-    reference does). Rows with any hit have score 0, grade C and their bins are not reasons."""
+    """The chunk's results. `bin_columns[j]` holds the bin index chosen for card.features[j]; `hit_columns`
+    one bool column per card.prefilters entry; `contribution_cents` is contribution points x 100 (quantized
+    as the reference does). Rows with any hit have score 0, grade C and their bins are not reasons."""
 
     score: np.ndarray
     grade: np.ndarray  # index into GRADES
     stars: np.ndarray
     contribution_cents: np.ndarray
-    hits: np.ndarray
-    bins: np.ndarray
+    hit_columns: list[np.ndarray]
+    bin_columns: list[np.ndarray]
+    any_hit: np.ndarray
 
 
 GRADES = ("AAA", "AA", "A", "B", "C")
@@ -83,38 +84,47 @@ def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> tuple[np.ndarra
             return arrays[feature].astype(np.int64), 1
 
 
+def _magnitude(values: np.ndarray) -> int:
+    """The largest absolute value, without an |x| temporary the size of the chunk."""
+    return max(int(values.max(initial=0)), -int(values.min(initial=0)))
+
+
 def _at_least_ratio(liabilities: np.ndarray, assets: np.ndarray, lower: Decimal) -> np.ndarray:
     """liabilities / assets >= lower, with no assets counting as a ratio of 1 (the reference's rule)."""
     ratio = Fraction(lower)
     num, den = ratio.numerator, ratio.denominator
-    positive = assets > 0
-    biggest = max(int(np.abs(liabilities).max(initial=0)), int(np.abs(assets).max(initial=0)))
+    biggest = max(_magnitude(liabilities), _magnitude(assets))
     if biggest * max(abs(num), den) <= _INT64_MAX:
         reached = liabilities * den >= assets * num
     else:  # exact on Python integers; only absurd amounts or bounds with many decimals come here
-        reached = liabilities.astype(object) * den >= assets.astype(object) * num
-        reached = reached.astype(bool)
-    return np.where(positive, reached, 1 >= ratio)
+        reached = (liabilities.astype(object) * den >= assets.astype(object) * num).astype(bool)
+    return np.where(assets > 0, reached, 1 >= ratio)
 
 
-def feature_bins(arrays: HouseholdArrays, card: CreditScorecard) -> np.ndarray:
-    """(n, features) bin indices: for each feature, how many of its lower bounds (after the first) the
-    value reaches. Bounds ascend, so that count is the index of the last bin reached, as in the reference."""
-    n = len(arrays)
-    out = np.zeros((n, len(card.features)), dtype=np.int8)
-    for j, scored in enumerate(card.features):
-        lowers = [b.lower for b in scored.bins[1:]]
-        if scored.feature == "debt_ratio":
-            for lower in lowers:
-                out[:, j] += _at_least_ratio(arrays["total_liabilities"], arrays["total_assets"], lower)  # type: ignore[arg-type]
-            continue
-        values, unit = _feature_codes(arrays, scored.feature)
-        thresholds = np.array([_threshold(lo, unit) for lo in lowers], dtype=object)  # type: ignore[arg-type]
-        if all(-_INT64_MAX <= t <= _INT64_MAX for t in thresholds):
-            out[:, j] = np.searchsorted(thresholds.astype(np.int64), values, side="right")
-        else:  # a bound beyond int64 is reached by no value, or by every value
-            out[:, j] = sum((values.astype(object) >= t).astype(np.int8) for t in thresholds)
+def _bin_column(arrays: HouseholdArrays, scored: ScoredFeature) -> np.ndarray:
+    """Bin indices of one feature: how many of its lower bounds (after the first) the value reaches. Bounds
+    ascend, so that count is the index of the last bin reached, as in the reference. A few comparisons
+    beat a binary search here: cards have a handful of bins."""
+    lowers = [b.lower for b in scored.bins[1:]]
+    out = np.zeros(len(arrays), dtype=np.int8)
+    if scored.feature == "debt_ratio":
+        for lower in lowers:
+            out += _at_least_ratio(arrays["total_liabilities"], arrays["total_assets"], lower)  # type: ignore[arg-type]
+        return out
+    values, unit = _feature_codes(arrays, scored.feature)
+    for threshold in (_threshold(lo, unit) for lo in lowers):  # type: ignore[arg-type]
+        if threshold > _INT64_MAX:
+            continue  # reached by no value
+        if threshold < -_INT64_MAX:
+            out += 1  # reached by every value
+        else:
+            out += values >= threshold
     return out
+
+
+def feature_bins(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.ndarray]:
+    """One column of bin indices per card feature."""
+    return [_bin_column(arrays, scored) for scored in card.features]
 
 
 def contribution_cents(arrays: HouseholdArrays, model: ContributionModel) -> tuple[np.ndarray, np.ndarray]:
@@ -126,11 +136,13 @@ def contribution_cents(arrays: HouseholdArrays, model: ContributionModel) -> tup
     # points = P / (100_000 * scale), P below
     terms = [(arrays["avg_daily_assets"], aw), (arrays["avg_loan_balance"], lw),
              (arrays["settlement_txns"], sw * 100_000)]
-    bound = sum(int(np.abs(v).max(initial=0)) * abs(w) for v, w in terms)
+    bound = sum(_magnitude(v) * abs(w) for v, w in terms)
     floors = [(Fraction(floor) * 100_000 * scale, stars) for floor, stars in model.star_bands]
     wide = bound > _INT64_MAX // 2 or any(abs(f) > _INT64_MAX for f, _ in floors)
     kind = object if wide else np.int64
-    total = sum(v.astype(kind) * w for v, w in terms)
+    total = sum(v.astype(kind) * w for v, w in terms if w)
+    if isinstance(total, int):  # every weight zero
+        total = np.zeros(len(arrays), dtype=kind)
     denominator = 100_000 * scale
     stars = np.zeros(len(arrays), dtype=np.int8)
     for floor, band_stars in floors:
@@ -141,64 +153,92 @@ def contribution_cents(arrays: HouseholdArrays, model: ContributionModel) -> tup
     quotient, remainder = np.divmod(total, per_cent)
     twice = remainder * 2
     up = (twice > per_cent) | ((twice == per_cent) & (quotient % 2 == 1))
-    cents = (quotient + up).astype(np.int64) if not wide else np.array([int(q) + bool(u) for q, u in zip(quotient, up, strict=True)], dtype=object)
+    cents = (quotient + up).astype(np.int64) if not wide else \
+        np.array([int(q) + bool(u) for q, u in zip(quotient, up, strict=True)], dtype=object)
     return cents, stars.astype(np.int8)
 
 
-def prefilter_hits(arrays: HouseholdArrays, card: CreditScorecard) -> np.ndarray:
+def prefilter_hits(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.ndarray]:
+    """One bool column per card.prefilters entry."""
     age = arrays["age"]
-    checks = {"BLACKLIST": arrays["blacklisted"], "CURRENT_OVERDUE": arrays["currently_overdue"],
-              "BAD_HISTORY": arrays["bad_history"], "COURT_DISHONEST": arrays["court_dishonest"],
-              "AGE_OUT_OF_RANGE": (age < card.min_age) | (age > card.max_age)}
-    if not card.prefilters:
-        return np.zeros((len(arrays), 0), dtype=bool)
-    return np.column_stack([checks[code].astype(bool) for code in card.prefilters])
+    checks = {"BLACKLIST": lambda: arrays["blacklisted"], "CURRENT_OVERDUE": lambda: arrays["currently_overdue"],
+              "BAD_HISTORY": lambda: arrays["bad_history"], "COURT_DISHONEST": lambda: arrays["court_dishonest"],
+              "AGE_OUT_OF_RANGE": lambda: (age < card.min_age) | (age > card.max_age)}
+    return [checks[code]().astype(bool, copy=False) for code in card.prefilters]
 
 
 def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel) -> ScoredArrays:
+    n = len(arrays)
     cents, stars = contribution_cents(arrays, contrib)
-    hits = prefilter_hits(arrays, card)
-    bins = feature_bins(arrays, card)
-    total = np.full(len(arrays), card.base_score, dtype=np.int64)
-    for j, scored in enumerate(card.features):
-        points = np.array([b.points for b in scored.bins], dtype=np.int64)
-        total += points[bins[:, j]]
-    star_points = np.zeros(max(STARS) + 1, dtype=np.int64)
+    hit_columns = prefilter_hits(arrays, card)
+    bin_columns = feature_bins(arrays, card)
+    star_points = np.zeros(max(STARS) + 1, dtype=np.int32)
     for s, p in card.contribution_points.items():
         star_points[s] = p
-    total = np.clip(total + star_points[stars], 0, card.max_score)
-    grade = np.full(len(arrays), GRADES.index("C"), dtype=np.int8)
-    for band in reversed(card.grade_bands):  # highest band last, so it wins
-        grade = np.where(total >= band.min_score, np.int8(GRADES.index(band.grade)), grade)
-    hit = hits.any(axis=1)
-    total = np.where(hit, 0, total)
-    grade = np.where(hit, np.int8(GRADES.index("C")), grade)
-    return ScoredArrays(score=total, grade=grade, stars=stars, contribution_cents=cents, hits=hits, bins=bins)
+    total = star_points[stars] + np.int32(card.base_score)
+    for scored, column in zip(card.features, bin_columns, strict=True):
+        total += np.array([b.points for b in scored.bins], dtype=np.int32)[column]
+    np.clip(total, 0, card.max_score, out=total)
+    any_hit = np.zeros(n, dtype=bool)
+    for column in hit_columns:
+        any_hit |= column
+    # grade by band: the index of the first band (highest first) the score reaches, else C
+    mins = np.array([b.min_score for b in card.grade_bands], dtype=np.int32)
+    band_grades = np.array([GRADES.index(b.grade) for b in card.grade_bands] + [GRADES.index("C")], dtype=np.int8)
+    reached = np.searchsorted(-mins, -total, side="left")  # bands descend: count of bands above the score
+    grade = band_grades[reached]
+    total[any_hit] = 0
+    grade[any_hit] = GRADES.index("C")
+    return ScoredArrays(score=total, grade=grade, stars=stars, contribution_cents=cents, hit_columns=hit_columns,
+                        bin_columns=bin_columns, any_hit=any_hit)
 
 
 def reasons_of(scored: ScoredArrays, card: CreditScorecard, row: int) -> list[str]:
     """One row's reason codes: its pre-filter hits, or else each feature's bin reason (as the reference)."""
-    hit = [code for code, h in zip(card.prefilters, scored.hits[row], strict=True) if h]
+    hit = [code for code, column in zip(card.prefilters, scored.hit_columns, strict=True) if column[row]]
     if hit:
         return hit
-    return [scored_f.bins[int(b)].reason for scored_f, b in zip(card.features, scored.bins[row], strict=True)]
+    return [f.bins[int(column[row])].reason for f, column in zip(card.features, scored.bin_columns, strict=True)]
 
 
-def reason_keys(scored: ScoredArrays) -> tuple[np.ndarray, np.ndarray]:
-    """(unique rows, inverse): the distinct (hits, bins) combinations and each household's index into them,
-    so reason lists are built once per combination (at most a few thousand), not once per household."""
-    combined = np.concatenate([scored.hits.astype(np.int8), np.where(scored.hits.any(axis=1, keepdims=True), 0,
-                                                                     scored.bins)], axis=1)
-    unique, inverse = np.unique(combined, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)
+def reason_codes(scored: ScoredArrays, card: CreditScorecard) -> np.ndarray:
+    """A number per household that determines its reason list: the bins in mixed radix (0 when a
+    pre-filter hit), then the hits as bits. Lists are built once per distinct number (reason_lists), at
+    most a few thousand, not once per household."""
+    radices = [len(f.bins) for f in card.features]
+    if math.prod(radices) << len(card.prefilters) > _INT64_MAX:
+        raise ValueError("the scorecard has too many bin combinations for reason codes")
+    code = np.zeros(len(scored.score), dtype=np.int64)
+    for radix, column in zip(radices, scored.bin_columns, strict=True):
+        code *= radix
+        code += column
+    code[scored.any_hit] = 0
+    for column in scored.hit_columns:
+        code <<= 1
+        code += column
+    return code
 
 
-def reason_lists(unique: np.ndarray, card: CreditScorecard) -> list[list[str]]:
+def distinct_codes(codes: np.ndarray) -> np.ndarray:
+    if len(codes) and 0 <= int(codes.min()) and int(codes.max()) < 4 * len(codes) + 65536:
+        return np.flatnonzero(np.bincount(codes))  # linear, where sorting would be n log n
+    return np.unique(codes)
+
+
+def reason_lists(codes: np.ndarray, card: CreditScorecard) -> list[list[str]]:
+    """The reason list of each distinct reason code, decoded."""
     k = len(card.prefilters)
     out = []
-    for row in unique:
-        hit = [code for code, h in zip(card.prefilters, row[:k], strict=True) if h]
-        out.append(hit or [f.bins[int(b)].reason for f, b in zip(card.features, row[k:], strict=True)])
+    for code in (int(c) for c in codes):
+        hits = [card.prefilters[k - 1 - i] for i in range(k) if code >> i & 1]
+        if hits:
+            out.append([p for p in card.prefilters if p in hits])
+            continue
+        rest, digits = code >> k, []
+        for f in reversed(card.features):
+            rest, digit = divmod(rest, len(f.bins))
+            digits.append(digit)
+        out.append([f.bins[d].reason for f, d in zip(card.features, reversed(digits), strict=True)])
     return out
 
 

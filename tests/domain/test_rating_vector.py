@@ -23,7 +23,8 @@ from domain.rating.scoring import HouseholdFacts, score
 from domain.rating.vector import (
     GRADES,
     arrays_from_facts,
-    reason_keys,
+    distinct_codes,
+    reason_codes,
     reason_lists,
     reasons_of,
     score_arrays,
@@ -101,19 +102,20 @@ contribution_models = st.builds(
 
 def assert_same(batch: list[HouseholdFacts], card: CreditScorecard, contrib: ContributionModel) -> None:
     scored = score_arrays(arrays_from_facts(batch), card, contrib)
-    unique, inverse = reason_keys(scored)
-    lists = reason_lists(unique, card)
+    codes = reason_codes(scored, card)
+    present = distinct_codes(codes)
+    lists = dict(zip(present.tolist(), reason_lists(present, card), strict=True))
     for row, facts in enumerate(batch):
         ref = score(facts, card, contrib)
         got = {"score": int(scored.score[row]), "grade": GRADES[scored.grade[row]], "stars": int(scored.stars[row]),
                "points": D(int(scored.contribution_cents[row])).scaleb(-2),
-               "hits": [c for c, h in zip(card.prefilters, scored.hits[row], strict=True) if h]}
+               "hits": [c for c, h in zip(card.prefilters, scored.hit_columns, strict=True) if h[row]]}
         want = {"score": ref.score, "grade": ref.grade, "stars": ref.stars, "points": ref.contribution_points,
                 "hits": ref.prefilter_hits}
         assert got == want, facts
         reasons = ref.prefilter_hits or [i.reason for i in ref.items]
         assert reasons_of(scored, card, row) == reasons
-        assert lists[inverse[row]] == reasons
+        assert lists[int(codes[row])] == reasons
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -135,7 +137,7 @@ def test_debt_ratio_bounds_are_compared_exactly_not_in_floats():
     empty = on.model_copy(update={"total_assets": D(0), "total_liabilities": D(0)})
     scored = score_arrays(arrays_from_facts([on, below, empty]), CARD, ContributionModel())
     debt = [f.feature for f in CARD.features].index("debt_ratio")
-    assert scored.bins[:, debt].tolist() == [1, 0, 2]  # DEBT_MID, DEBT_LOW, no assets = ratio 1 = DEBT_HIGH
+    assert scored.bin_columns[debt].tolist() == [1, 0, 2]  # DEBT_MID, DEBT_LOW, no assets = ratio 1 = DEBT_HIGH
     assert [score(f, CARD, ContributionModel()).items[3].reason for f in (on, below, empty)] == \
         ["DEBT_MID", "DEBT_LOW", "DEBT_HIGH"]
 
@@ -146,5 +148,5 @@ def test_amounts_too_large_for_int64_products_still_compare_exactly():
     card = CARD.model_copy(deep=True)
     card.features[3].bins[1].lower = D("0.300000001")  # den 10^9: 9e15 fen x 1e9 overflows int64
     scored = score_arrays(arrays_from_facts([huge]), card, ContributionModel())
-    assert scored.bins[0, 3] == 0 and np.issubdtype(scored.score.dtype, np.integer)
+    assert scored.bin_columns[3][0] == 0 and np.issubdtype(scored.score.dtype, np.integer)
     assert int(scored.score[0]) == score(huge, card, ContributionModel()).score
