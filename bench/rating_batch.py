@@ -54,6 +54,11 @@ def _log(message: str) -> None:
     print(f"[{BENCH} {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def bench_database(admin_url: str | None = None, *, keep: bool = False) -> Any:
+    """A scratch database with the tables (bench.common.scratch_database), named for this bench."""
+    return scratch_database("rating", _log, admin_url, keep=keep)
+
+
 # ---- the data -----------------------------------------------------------------------------------------
 # Household g (1..N) with hash h: head born 1950..2004 (some outside the 18..65 window), income, expenses,
 # assets and liabilities spread over every bin; flags at a few per cent; h % 1000 = 1 has a negative
@@ -144,6 +149,8 @@ def generate(engine: Any, households: int) -> dict[str, Any]:
             "SELECT 'drafts', count(*) FROM household WHERE status = 'draft' UNION ALL "
             "SELECT 'unratable', count(*) FROM household h LEFT JOIN contribution_facts cf USING (customer_id) "
             "WHERE h.status = 'archived' AND (h.annual_income < 0 OR cf.customer_id IS NULL) UNION ALL "
+            "SELECT 'negative_income', count(*) FROM household h JOIN contribution_facts cf USING (customer_id) "
+            "WHERE h.status = 'archived' AND h.annual_income < 0 UNION ALL "
             "SELECT 'ratings_in_force', count(*) FROM customer_rating")).all())
     return {"households": households, **shape, "generate_s": round(time.perf_counter() - started, 1)}
 
@@ -507,7 +514,7 @@ async def _main_async(args: argparse.Namespace) -> dict[str, Any]:
     from config.settings import Settings
     from db.engine import make_engine
 
-    with scratch_database("rating", _log, keep=args.keep) as url:
+    with bench_database(keep=args.keep) as url:
         settings = Settings(database_url=url, render_processes=0)
         engine = make_engine(url)
         try:

@@ -4,12 +4,14 @@ default scorecard and on random ones, with values drawn on and around every bin 
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.identity import age_on
 from domain.rating.model import (
     STARS,
     Bin,
@@ -22,6 +24,7 @@ from domain.rating.model import (
 from domain.rating.scoring import HouseholdFacts, score
 from domain.rating.vector import (
     GRADES,
+    ages_on,
     arrays_from_facts,
     distinct_codes,
     reason_codes,
@@ -150,3 +153,18 @@ def test_amounts_too_large_for_int64_products_still_compare_exactly():
     scored = score_arrays(arrays_from_facts([huge]), card, ContributionModel())
     assert scored.bin_columns[3][0] == 0 and np.issubdtype(scored.score.dtype, np.integer)
     assert int(scored.score[0]) == score(huge, card, ContributionModel()).score
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dates(min_value=date(1900, 1, 1), max_value=date(2030, 12, 31)), min_size=1, max_size=50),
+       st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31)))
+def test_ages_are_counted_as_domain_identity_counts_them(births, as_of):
+    # leap-day births and birthdays on the rating date are in the range hypothesis draws from
+    got = ages_on(np.array(births, dtype="datetime64[D]"), as_of)
+    assert got.tolist() == [age_on(b, as_of) for b in births]
+
+
+def test_a_leap_day_birth_turns_a_year_older_on_the_first_of_march_in_common_years():
+    births = np.array([date(2000, 2, 29)] * 3, dtype="datetime64[D]")
+    assert [int(ages_on(births[:1], d)[0]) for d in (date(2025, 2, 28), date(2025, 3, 1), date(2028, 2, 29))] == \
+        [24, 25, 28]
