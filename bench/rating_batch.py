@@ -454,7 +454,7 @@ def realtime_latency(engine: Any, card: Any, contrib: Any, samples: int, househo
 
 async def run_bench(engine: Any, settings: Any, *, client: Any = None, households: int = 1_000_000,
                     chunk_size: int | None = None, parallel: int | None = None, latency_samples: int = 2000,
-                    scoring_repeats: int = 3) -> dict[str, Any]:
+                    scoring_repeats: int = 5) -> dict[str, Any]:
     from bench.eod import _machine_busy_s, _vacuum
     from domain.rating.model import ContributionModel, default_scorecard
 

@@ -53,10 +53,17 @@ class ScoredArrays:
     score: np.ndarray
     grade: np.ndarray  # index into GRADES
     stars: np.ndarray
-    contribution_cents: np.ndarray
+    contribution_total: np.ndarray
+    contribution_unit: int
     hit_columns: list[np.ndarray]
     bin_columns: list[np.ndarray]
     any_hit: np.ndarray
+
+    @property
+    def contribution_cents(self) -> np.ndarray:
+        """Contribution points x 100, quantized as the reference does; computed when asked (the batch
+        stores stars, not points)."""
+        return cents_of(self.contribution_total, self.contribution_unit)
 
 
 GRADES = ("AAA", "AA", "A", "B", "C")
@@ -80,8 +87,8 @@ def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> tuple[np.ndarra
             return arrays["total_assets"] - arrays["total_liabilities"], 100
         case "acreage_mu":
             return arrays["acreage_centi"], 100
-        case _:  # whole numbers and flags
-            return arrays[feature].astype(np.int64), 1
+        case _:  # whole numbers and flags (a flag compares as 0 or 1: no copy needed)
+            return arrays[feature], 1
 
 
 def _magnitude(values: np.ndarray) -> int:
@@ -89,16 +96,17 @@ def _magnitude(values: np.ndarray) -> int:
     return max(int(values.max(initial=0)), -int(values.min(initial=0)))
 
 
-def _at_least_ratio(liabilities: np.ndarray, assets: np.ndarray, lower: Decimal) -> np.ndarray:
-    """liabilities / assets >= lower, with no assets counting as a ratio of 1 (the reference's rule)."""
+def _at_least_ratio(liabilities: np.ndarray, assets: np.ndarray, lower: Decimal, biggest: int,
+                    positive: np.ndarray) -> np.ndarray:
+    """liabilities / assets >= lower, with no assets counting as a ratio of 1 (the reference's rule);
+    `biggest` bounds both amounts' magnitude, `positive` is assets > 0."""
     ratio = Fraction(lower)
     num, den = ratio.numerator, ratio.denominator
-    biggest = max(_magnitude(liabilities), _magnitude(assets))
     if biggest * max(abs(num), den) <= _INT64_MAX:
         reached = liabilities * den >= assets * num
     else:  # exact on Python integers; only absurd amounts or bounds with many decimals come here
         reached = (liabilities.astype(object) * den >= assets.astype(object) * num).astype(bool)
-    return np.where(assets > 0, reached, 1 >= ratio)
+    return reached & positive if 1 < ratio else reached | ~positive
 
 
 def _bin_column(arrays: HouseholdArrays, scored: ScoredFeature) -> np.ndarray:
@@ -108,8 +116,11 @@ def _bin_column(arrays: HouseholdArrays, scored: ScoredFeature) -> np.ndarray:
     lowers = [b.lower for b in scored.bins[1:]]
     out = np.zeros(len(arrays), dtype=np.int8)
     if scored.feature == "debt_ratio":
+        liabilities, assets = arrays["total_liabilities"], arrays["total_assets"]
+        biggest = max(_magnitude(liabilities), _magnitude(assets))
+        positive = assets > 0
         for lower in lowers:
-            out += _at_least_ratio(arrays["total_liabilities"], arrays["total_assets"], lower)  # type: ignore[arg-type]
+            out += _at_least_ratio(liabilities, assets, lower, biggest, positive)  # type: ignore[arg-type]
         return out
     values, unit = _feature_codes(arrays, scored.feature)
     for threshold in (_threshold(lo, unit) for lo in lowers):  # type: ignore[arg-type]
@@ -127,35 +138,45 @@ def feature_bins(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.ndar
     return [_bin_column(arrays, scored) for scored in card.features]
 
 
-def contribution_cents(arrays: HouseholdArrays, model: ContributionModel) -> tuple[np.ndarray, np.ndarray]:
-    """(points x 100 rounded half-even, stars). Points x 100,000 x scale is an exact integer: amounts are
-    fen, the weights are decimals scaled by 10^k, transactions count x 100,000."""
+def contribution(arrays: HouseholdArrays, model: ContributionModel) -> tuple[np.ndarray, int, np.ndarray]:
+    """(P, unit, stars) where contribution points = P / unit exactly. P is an integer: amounts are fen, the
+    weights are decimals scaled by 10^k, transactions count x 100,000."""
     weights = [Fraction(model.asset_weight), Fraction(model.loan_weight), Fraction(model.settlement_weight)]
     scale = math.lcm(*(w.denominator for w in weights))
     aw, lw, sw = (int(w * scale) for w in weights)
-    # points = P / (100_000 * scale), P below
     terms = [(arrays["avg_daily_assets"], aw), (arrays["avg_loan_balance"], lw),
              (arrays["settlement_txns"], sw * 100_000)]
     bound = sum(_magnitude(v) * abs(w) for v, w in terms)
-    floors = [(Fraction(floor) * 100_000 * scale, stars) for floor, stars in model.star_bands]
+    floors = [(_ceil(Fraction(floor) * 100_000 * scale), stars) for floor, stars in model.star_bands]
     wide = bound > _INT64_MAX // 2 or any(abs(f) > _INT64_MAX for f, _ in floors)
     kind = object if wide else np.int64
     total = sum(v.astype(kind) * w for v, w in terms if w)
     if isinstance(total, int):  # every weight zero
         total = np.zeros(len(arrays), dtype=kind)
-    denominator = 100_000 * scale
-    stars = np.zeros(len(arrays), dtype=np.int8)
-    for floor, band_stars in floors:
-        # total >= floor for an integer total is total >= ceil(floor)
-        stars = np.where(total >= _ceil(floor), np.int8(band_stars), stars)
-    # cents = round_half_even(total / (denominator / 100))
-    per_cent = denominator // 100
+    # For an integer total, total >= floor is total >= ceil(floor). The reference keeps the last band
+    # reached in list order: with floors ascending that is the number of floors reached.
+    lows = [f for f, _ in floors]
+    if not wide and lows == sorted(set(lows)):
+        reached = np.zeros(len(arrays), dtype=np.int8)
+        for low in lows:
+            reached += total >= low
+        stars = np.array([0, *(s for _, s in floors)], dtype=np.int8)[reached]
+    else:
+        stars = np.zeros(len(arrays), dtype=np.int8)
+        for low, band_stars in floors:
+            stars = np.where(total >= low, np.int8(band_stars), stars)
+    return total, 100_000 * scale, stars.astype(np.int8)
+
+
+def cents_of(total: np.ndarray, unit: int) -> np.ndarray:
+    """total / unit x 100, rounded half-even (Decimal.quantize's default), exactly."""
+    per_cent = unit // 100
     quotient, remainder = np.divmod(total, per_cent)
     twice = remainder * 2
     up = (twice > per_cent) | ((twice == per_cent) & (quotient % 2 == 1))
-    cents = (quotient + up).astype(np.int64) if not wide else \
-        np.array([int(q) + bool(u) for q, u in zip(quotient, up, strict=True)], dtype=object)
-    return cents, stars.astype(np.int8)
+    if total.dtype == object:
+        return np.array([int(q) + bool(u) for q, u in zip(quotient, up, strict=True)], dtype=object)
+    return (quotient + up).astype(np.int64)
 
 
 def prefilter_hits(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.ndarray]:
@@ -169,28 +190,28 @@ def prefilter_hits(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.nd
 
 def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel) -> ScoredArrays:
     n = len(arrays)
-    cents, stars = contribution_cents(arrays, contrib)
+    contribution_total, unit, stars = contribution(arrays, contrib)
     hit_columns = prefilter_hits(arrays, card)
     bin_columns = feature_bins(arrays, card)
     star_points = np.zeros(max(STARS) + 1, dtype=np.int32)
     for s, p in card.contribution_points.items():
         star_points[s] = p
-    total = star_points[stars] + np.int32(card.base_score)
+    total = np.take(star_points, stars) + np.int32(card.base_score)
     for scored, column in zip(card.features, bin_columns, strict=True):
-        total += np.array([b.points for b in scored.bins], dtype=np.int32)[column]
-    np.clip(total, 0, card.max_score, out=total)
+        total += np.take(np.array([b.points for b in scored.bins], dtype=np.int32), column)
+    np.minimum(total, card.max_score, out=total)  # then at least 0, as the reference (not np.clip, which
+    np.maximum(total, 0, out=total)              # gives max_score when it is below 0)
     any_hit = np.zeros(n, dtype=bool)
     for column in hit_columns:
         any_hit |= column
-    # grade by band: the index of the first band (highest first) the score reaches, else C
-    mins = np.array([b.min_score for b in card.grade_bands], dtype=np.int32)
-    band_grades = np.array([GRADES.index(b.grade) for b in card.grade_bands] + [GRADES.index("C")], dtype=np.int8)
-    reached = np.searchsorted(-mins, -total, side="left")  # bands descend: count of bands above the score
-    grade = band_grades[reached]
+    # grade by a table over every possible score: the first band (highest first) reached, else C
+    by_score = np.array([next((GRADES.index(b.grade) for b in card.grade_bands if score >= b.min_score),
+                              GRADES.index("C")) for score in range(max(card.max_score, 0) + 1)], dtype=np.int8)
+    grade = np.take(by_score, total)
     total[any_hit] = 0
     grade[any_hit] = GRADES.index("C")
-    return ScoredArrays(score=total, grade=grade, stars=stars, contribution_cents=cents, hit_columns=hit_columns,
-                        bin_columns=bin_columns, any_hit=any_hit)
+    return ScoredArrays(score=total, grade=grade, stars=stars, contribution_total=contribution_total,
+                        contribution_unit=unit, hit_columns=hit_columns, bin_columns=bin_columns, any_hit=any_hit)
 
 
 def reasons_of(scored: ScoredArrays, card: CreditScorecard, row: int) -> list[str]:
@@ -206,9 +227,10 @@ def reason_codes(scored: ScoredArrays, card: CreditScorecard) -> np.ndarray:
     pre-filter hit), then the hits as bits. Lists are built once per distinct number (reason_lists), at
     most a few thousand, not once per household."""
     radices = [len(f.bins) for f in card.features]
-    if math.prod(radices) << len(card.prefilters) > _INT64_MAX:
+    space = math.prod(radices) << len(card.prefilters)
+    if space > _INT64_MAX:
         raise ValueError("the scorecard has too many bin combinations for reason codes")
-    code = np.zeros(len(scored.score), dtype=np.int64)
+    code = np.zeros(len(scored.score), dtype=np.int32 if space < 2**31 else np.int64)
     for radix, column in zip(radices, scored.bin_columns, strict=True):
         code *= radix
         code += column
@@ -220,6 +242,7 @@ def reason_codes(scored: ScoredArrays, card: CreditScorecard) -> np.ndarray:
 
 
 def distinct_codes(codes: np.ndarray) -> np.ndarray:
+    """The distinct reason codes present."""
     if len(codes) and 0 <= int(codes.min()) and int(codes.max()) < 4 * len(codes) + 65536:
         return np.flatnonzero(np.bincount(codes))  # linear, where sorting would be n log n
     return np.unique(codes)
