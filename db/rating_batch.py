@@ -30,9 +30,11 @@ from sqlalchemy import (
     Date,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
+    case,
     cast,
     func,
     insert,
@@ -252,9 +254,17 @@ def read_facts(conn: Connection, facts: Table, as_of: date) -> tuple[np.ndarray,
     """(household ids, the columns, birth dates, problems by row index) of the chunk's facts, in one query."""
     postgres = conn.dialect.name == "postgresql"
     names = [c.name for c in facts.columns if not c.name.endswith("_text") and c.name != "customer_type"]
-    rows = conn.execute(select(*(facts.c[n] for n in names)).order_by(facts.c.household_id)).all()
+    query = select(*(facts.c[n] for n in names)).order_by(facts.c.household_id)
     bad: dict[int, list[dict[str, str]]] = {}
-    raw = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
+    if postgres:
+        # Straight into numpy: every column here is fixed-width and NOT NULL, so binary COPY rows have one
+        # layout and no Python object is made per value.
+        rows_ = _copy_out(conn, query, [facts.c[n] for n in names])
+        raw: dict[str, Any] = {n: rows_[n] for n in names}
+        raw["birth_date"] = np.datetime64("2000-01-01") + raw["birth_date"].astype("timedelta64[D]")
+    else:
+        rows = conn.execute(query).all()
+        raw = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
     columns: dict[str, np.ndarray] = {}
     for name in _FEN_READ:
         columns[name] = np.array(raw[name], dtype=np.int64) if postgres else _decode_fen(list(raw[name]), name, bad)
@@ -275,8 +285,51 @@ def read_facts(conn: Connection, facts: Table, as_of: date) -> tuple[np.ndarray,
 def _scored_table() -> Table:
     return Table("rating_batch_scored", MetaData(), Column("customer_id", BigInteger, primary_key=True),
                  Column("household_id", BigInteger), Column("age", Integer), Column("score", Integer),
-                 Column("grade", String(8)), Column("stars", Integer), Column("reason_key", BigInteger),
+                 Column("grade_no", SmallInteger), Column("stars", SmallInteger), Column("reason_key", BigInteger),
                  Column("prefiltered", Boolean), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+
+
+# ---- binary COPY (PostgreSQL): fixed-width columns to and from numpy without a Python object per value ----
+
+_PG_BINARY = {BigInteger: ">i8", Integer: ">i4", SmallInteger: ">i2", Boolean: "?", Date: ">i4"}
+_PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no header extension
+
+
+def _row_dtype(columns: list[Any]) -> np.dtype:
+    fields: list[tuple[str, str]] = [("_fields", ">i2")]
+    for col in columns:
+        fields += [(f"_len_{col.name}", ">i4"), (col.name, _PG_BINARY[type(col.type)])]
+    return np.dtype(fields)
+
+
+def _copy_out(conn: Connection, query: Any, columns: list[Any]) -> np.ndarray:
+    dtype = _row_dtype(columns)
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    data = bytearray()
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy("COPY (" + sql + ") TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                data += block
+    start = len(_PG_HEADER) + int.from_bytes(data[15:19], "big")  # past any header extension
+    rows = np.frombuffer(bytes(data[start:len(data) - 2]), dtype=dtype)
+    for col in columns:  # a NULL would have length -1 and shift the layout: refuse rather than misread
+        if len(rows) and (rows[f"_len_{col.name}"] != dtype[col.name].itemsize).any():
+            raise ValueError(f"binary COPY of {col.name}: a NULL or an unexpected width")
+    return rows
+
+
+def _copy_in(conn: Connection, table: Table, values: dict[str, np.ndarray]) -> None:
+    columns = list(table.columns)
+    dtype = _row_dtype(columns)
+    rows = np.zeros(len(next(iter(values.values()))), dtype=dtype)
+    rows["_fields"] = len(columns)
+    for col in columns:
+        rows[f"_len_{col.name}"] = dtype[col.name].itemsize
+        rows[col.name] = values[col.name]
+    names = ", ".join(c.name for c in columns)
+    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(_PG_HEADER + rows.tobytes() + b"\xff\xff")
 
 
 def _reasons_table() -> Table:
@@ -321,14 +374,15 @@ def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table,
            card: CreditScorecard) -> list[Migration]:
     postgres = conn.dialect.name == "postgresql"
     rr, cr = RatingRecord.__table__, CustomerRating.__table__  # type: ignore[attr-defined]
+    grade = case(dict(enumerate(GRADES)), value=scored.c.grade_no)
     migrations = [Migration(from_grade=old, to_grade=new, prefiltered=bool(pf), households=n)
                   for old, new, pf, n in conn.execute(
-                      select(cr.c.grade, scored.c.grade, scored.c.prefiltered, func.count())
+                      select(cr.c.grade, grade, scored.c.prefiltered, func.count())
                       .select_from(scored.outerjoin(cr, cr.c.customer_id == scored.c.customer_id))
-                      .group_by(cr.c.grade, scored.c.grade, scored.c.prefiltered))]
+                      .group_by(cr.c.grade, grade, scored.c.prefiltered))]
     now = utcnow()
     version = model_version(card)
-    source = (select(scored.c.customer_id, literal(version), scored.c.score, scored.c.grade,
+    source = (select(scored.c.customer_id, literal(version), scored.c.score, grade,
                      literal(Decimal("0.00"), RatingRecord.__table__.c.credit_limit.type),  # type: ignore[attr-defined]
                      _as_json(reasons.c.reasons, postgres), _snapshot(postgres, scored, facts),
                      literal(now, UtcDateTime()), scored.c.stars, literal("batch"), literal(run.id))
@@ -389,10 +443,13 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
             present = distinct_codes(codes)
             _fill(conn, reasons, [(k, json.dumps(r, ensure_ascii=False))
                                   for k, r in zip(present.tolist(), reason_lists(present, card), strict=True)])
-            grades = np.array(GRADES, dtype=object)[result.grade]
-            _fill(conn, scored, list(zip(good["customer_id"].tolist(), ids[ok].tolist(), good["age"].tolist(),
-                                         result.score.tolist(), grades.tolist(), result.stars.tolist(),
-                                         codes.tolist(), result.any_hit.tolist(), strict=True)))
+            values = {"customer_id": good["customer_id"], "household_id": ids[ok], "age": good["age"],
+                      "score": result.score, "grade_no": result.grade, "stars": result.stars, "reason_key": codes,
+                      "prefiltered": result.any_hit}
+            if postgres:
+                _copy_in(conn, scored, values)
+            else:
+                _fill(conn, scored, list(zip(*(v.tolist() for v in values.values()), strict=True)))
             migrations = _write(conn, run, scored, reasons, facts, card)
             if bad:
                 conn.execute(insert(RatingBatchFailure.__table__), [  # type: ignore[attr-defined]
