@@ -39,7 +39,7 @@ class RatingBatchActivities:
             _, rated, failed = rating_batch.progress(session, plan.run_id) or (0, 0, 0)
         return RatingBatchPlan(run_id=plan.run_id, quarter=run.quarter, chunks_total=plan.chunks_total,
                                chunks_done=plan.chunks_done, rated=rated, failed=failed, parallel=self._parallel,
-                               model_version=f"{run.model_code}:{run.model_version}",
+                               model_version=f"{run.model_code}@v{run.model_version}",
                                contribution_version=run.contribution_version)
 
     @activity.defn

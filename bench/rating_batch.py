@@ -426,7 +426,7 @@ def realtime_latency(engine: Any, card: Any, contrib: Any, samples: int, househo
             scored = score(facts, card, contrib)
             score_ms.append((time.perf_counter() - t) * 1000)
             now = datetime.now(UTC)
-            record = RatingRecord(customer_id=c.id, model_version=f"{card.code}:{card.version}", score=scored.score,
+            record = RatingRecord(customer_id=c.id, model_version=f"{card.code}@v{card.version}", score=scored.score,
                                   grade=scored.grade, credit_limit=0, stars=scored.stars, source="realtime",
                                   reasons=scored.prefilter_hits or [i.reason for i in scored.items],
                                   inputs=facts.model_dump(mode="json"), rated_at=now)

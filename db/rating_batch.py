@@ -112,7 +112,7 @@ def utcnow() -> datetime:
 
 
 def model_version(card: CreditScorecard) -> str:
-    return f"{card.code}:{card.version}"
+    return f"{card.code}@v{card.version}"
 
 
 # ---- a run ----

@@ -34,8 +34,8 @@ async def start_run(workflows: WorkflowGateway, body: RatingRunStart) -> RatingR
 def _view(session: Session, run: RatingBatchRun) -> RatingRunView:
     done, rated, failed = rating_batch.progress(session, run.id) or (0, 0, 0)  # type: ignore[arg-type]
     return RatingRunView(id=run.id, quarter=run.quarter, as_of=run.as_of, status=run.status,  # type: ignore[arg-type]
-                         model_version=f"{run.model_code}:{run.model_version}",
-                         contribution_version=f"{run.contribution_code}:{run.contribution_version}",
+                         model_version=f"{run.model_code}@v{run.model_version}",
+                         contribution_version=f"{run.contribution_code}@v{run.contribution_version}",
                          chunk_size=run.chunk_size, chunks_done=done, chunks_total=run.chunks_total,
                          households_rated=rated, households_failed=failed, started_at=run.started_at,
                          finished_at=run.finished_at)

@@ -52,7 +52,7 @@ def current_rating(engine: Engine, customer_id: int, grade: str, *, score: int =
     """A real-time rating in force before the batch runs."""
     now = datetime.now(UTC)
     with session_scope(engine) as s:
-        record = RatingRecord(customer_id=customer_id, model_version="NONG_E_DAI_CREDIT:1", score=score, grade=grade,
+        record = RatingRecord(customer_id=customer_id, model_version="NONG_E_DAI_CREDIT@v1", score=score, grade=grade,
                               credit_limit=Decimal("0"), rated_at=now, stars=3, source="realtime")
         s.add(record)
         s.flush()

@@ -23,8 +23,8 @@ class RatingRunView(BaseModel):
     quarter: str
     as_of: date
     status: str = Field(description="running | completed")
-    model_version: str = Field(description="scorecard code:version the run rates with")
-    contribution_version: str = Field(description="contribution model code:version")
+    model_version: str = Field(description="the scorecard the run rates with, as CODE@v<version>")
+    contribution_version: str = Field(description="the contribution model, as CODE@v<version>")
     chunk_size: int
     chunks_done: int
     chunks_total: int

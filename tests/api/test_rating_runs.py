@@ -22,8 +22,8 @@ def test_a_finished_run_shows_its_progress_migrations_and_failed_rows(client, en
     going = listed[plan.run_id]
     assert plan.chunks_total >= 3
     assert (going["status"], going["chunks_done"], going["quarter"]) == ("running", 1, "2026Q4")
-    assert going["model_version"] == "NONG_E_DAI_CREDIT:1"
-    assert going["contribution_version"] == "NONG_E_DAI_CONTRIBUTION:1"
+    assert going["model_version"] == "NONG_E_DAI_CREDIT@v1"
+    assert going["contribution_version"] == "NONG_E_DAI_CONTRIBUTION@v1"
 
     for n in range(1, plan.chunks_total):
         rating_batch.rate_chunk(engine, plan.run_id, n)

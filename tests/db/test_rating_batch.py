@@ -47,7 +47,7 @@ def test_every_archived_household_is_rated_once_as_the_reference_rates_its_snaps
         ref = score(facts, CARD, CONTRIB)
         assert (record.score, record.grade, record.stars) == (ref.score, ref.grade, ref.stars)
         assert record.reasons == (ref.prefilter_hits or [i.reason for i in ref.items])
-        assert (record.batch_run_id, record.model_version) == (run_id, "NONG_E_DAI_CREDIT:1")
+        assert (record.batch_run_id, record.model_version) == (run_id, "NONG_E_DAI_CREDIT@v1")
         assert current[record.customer_id].rating_record_id == record.id
         assert current[record.customer_id].source == "batch"
     grades = {k: by_customer[c].grade for k, c in rated.items()}
