@@ -25,6 +25,7 @@ from activities.disbursement import DisbursementActivities
 from activities.eod import EodActivities
 from activities.lines import CreditLineActivities
 from activities.notifications import NotificationActivities
+from activities.rating_batch import RatingBatchActivities
 from activities.servicing import ServicingActivities
 from activities.signing import SigningActivities
 from activities.whitelist import WhitelistActivities
@@ -47,13 +48,14 @@ from workflows.drawdown import DrawdownWorkflow
 from workflows.end_of_day import EndOfDayWorkflow, NoticeDeliveryWorkflow
 from workflows.guarantor_consent import GuarantorConsentWorkflow
 from workflows.loan_application import LoanApplicationWorkflow
+from workflows.quarterly_rating import QuarterlyRatingWorkflow
 from workflows.repayment import RepaymentReversalWorkflow, RepaymentWorkflow
 from workflows.whitelist_campaign import WhitelistCampaignWorkflow
 from workflows.whitelist_offer import WhitelistOfferWorkflow
 
 WORKFLOWS = [LoanApplicationWorkflow, GuarantorConsentWorkflow, CreditLineWorkflow, DrawdownWorkflow, RepaymentWorkflow,
              RepaymentReversalWorkflow, EndOfDayWorkflow, NoticeDeliveryWorkflow, WhitelistCampaignWorkflow,
-             WhitelistOfferWorkflow]
+             WhitelistOfferWorkflow, QuarterlyRatingWorkflow]
 log = logging.getLogger("nongedai.worker")
 
 
@@ -89,6 +91,8 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
                       parallel_chunks=settings.eod_parallel_chunks, reminder_days=settings.reminder_days_before_due,
                       freeze_dpd=settings.freeze_line_at_dpd),
         WhitelistActivities(engine, adapters.rating),
+        RatingBatchActivities(engine, chunk_size=settings.rating_batch_chunk_size,
+                              parallel_chunks=settings.rating_batch_parallel_chunks),
     ]
     return [getattr(obj, name) for obj in objects for name in dir(obj)
             if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     whitelist_window: int = Field(default=50, ge=1, le=1000)
     whitelist_offer_days: int = Field(default=15, ge=1, le=90)
     whitelist_max_rows: int = Field(default=20000, ge=1)
+    # Quarterly batch rating: households per chunk (one transaction each), chunks at once (SQLite runs one),
+    # and the Beijing time its Schedule fires on the first day of each quarter.
+    rating_batch_chunk_size: int = Field(default=10000, ge=1)
+    rating_batch_parallel_chunks: int = Field(default=2, ge=1)
+    rating_batch_schedule_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -818,3 +818,59 @@ class RatingOverride(SQLModel, table=True):
     decided_at: datetime | None = timestamp(default=None, nullable=True)
     decision_note: str = Field(default="", max_length=200)
     result_record_id: int | None = Field(default=None, foreign_key="rating_record.id")
+
+
+# ---- Quarterly batch rating (issue 4) ----------------------------------------------------------------------
+
+
+class RatingBatchRun(SQLModel, table=True):
+    """One quarterly re-rating of every archived household: the models it uses (fixed when it starts, so a
+    resumed run scores with the same versions), its id range of households cut into chunks, its totals."""
+
+    __tablename__ = "rating_batch_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_key: str = Field(unique=True, max_length=160, description="the starting workflow: makes planning idempotent")
+    quarter: str = Field(max_length=8, index=True, description="e.g. 2027Q1")
+    as_of: date = Field(description="ages are counted on this date")
+    status: str = Field(default="running", max_length=12, description="running | completed")
+    model_code: str = Field(max_length=32)
+    model_version: int
+    contribution_code: str = Field(max_length=32)
+    contribution_version: int
+    models: dict = json_field()
+    first_household_id: int = 0
+    chunk_size: int
+    chunks_total: int
+    households_rated: int = 0
+    households_failed: int = 0
+    started_at: datetime = timestamp()
+    finished_at: datetime | None = timestamp(default=None, nullable=True)
+
+
+class RatingBatchChunk(SQLModel, table=True):
+    """A chunk rated, written in the chunk's own transaction: its row existing makes a retry a no-op.
+    `migrations` holds [previous grade or null, new grade, prefiltered, households] for the run's report."""
+
+    __tablename__ = "rating_batch_chunk"
+
+    run_id: int = Field(primary_key=True, foreign_key="rating_batch_run.id")
+    chunk_no: int = Field(primary_key=True)
+    rated: int = 0
+    failed: int = 0
+    migrations: list = json_field(list)
+    done_at: datetime = timestamp()
+
+
+class RatingBatchFailure(SQLModel, table=True):
+    """A household the run could not rate, with every reason (code, field, zh, en): reported, never dropped."""
+
+    __tablename__ = "rating_batch_failure"
+    __table_args__ = (UniqueConstraint("run_id", "household_id", name="uq_rating_batch_failure"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="rating_batch_run.id", index=True)
+    chunk_no: int
+    household_id: int = Field(foreign_key="household.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    reasons: list = json_field(list)

@@ -22,7 +22,7 @@ from temporalio.client import (
 from config.settings import Settings
 from domain.business_time import BEIJING
 from workflows import names
-from workflows.messages import EodInput
+from workflows.messages import EodInput, QuarterlyRatingInput
 
 log = logging.getLogger("nongedai.schedules")
 
@@ -40,14 +40,36 @@ def end_of_day_schedule(settings: Settings) -> Schedule:
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
 
 
+def quarterly_rating_schedule(settings: Settings) -> Schedule:
+    """On the first day of each quarter at the configured Beijing time. Before 08:00 Beijing that instant
+    is still the previous day in UTC (the last of March, June, September, December), so each quarter gets
+    a calendar entry of its own, computed, rather than a time-zone rule the server must know."""
+    hour, minute = (int(x) for x in settings.rating_batch_schedule_time.split(":"))
+    calendars = []
+    for month in (1, 4, 7, 10):
+        utc = datetime(2001, month, 1, hour, minute, tzinfo=BEIJING).astimezone(UTC)
+        calendars.append(ScheduleCalendarSpec(month=[ScheduleRange(utc.month)], day_of_month=[ScheduleRange(utc.day)],
+                                              hour=[ScheduleRange(utc.hour)], minute=[ScheduleRange(utc.minute)]))
+    return Schedule(
+        action=ScheduleActionStartWorkflow(names.QUARTERLY_RATING, QuarterlyRatingInput(),
+                                           id=names.QUARTERLY_RATING_WORKFLOW_ID, task_queue=settings.task_queue),
+        spec=ScheduleSpec(calendars=calendars),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    schedule = end_of_day_schedule(settings)
+    for schedule_id, schedule in ((names.END_OF_DAY_SCHEDULE_ID, end_of_day_schedule(settings)),
+                                  (names.QUARTERLY_RATING_SCHEDULE_ID, quarterly_rating_schedule(settings))):
+        await _ensure(client, schedule_id, schedule)
+
+
+async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
-        await client.create_schedule(names.END_OF_DAY_SCHEDULE_ID, schedule)
-        log.info("created schedule %s", names.END_OF_DAY_SCHEDULE_ID)
+        await client.create_schedule(schedule_id, schedule)
+        log.info("created schedule %s", schedule_id)
     except ScheduleAlreadyRunningError:
         # Another worker made it, or an earlier start did: make it match this configuration.
         def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(names.END_OF_DAY_SCHEDULE_ID).update(update)
+        await client.get_schedule_handle(schedule_id).update(update)

@@ -716,3 +716,69 @@ class OfferState(BaseModel):
     expires_at: datetime | None = None
     reason_codes: list[str] = []
     app_no: str | None = None
+
+
+# ---- Quarterly batch rating (QuarterlyRatingWorkflow) ----------------------------------------------------
+
+
+class QuarterlyRatingInput(BaseModel):
+    as_of: date | None = Field(default=None, description="ages are counted on this date; None: today in Beijing, "
+                                                         "as the quarterly Schedule does")
+    run_key: str | None = Field(default=None, description="set by the workflow; carried over continue-as-new")
+    chunks_per_execution: int = Field(default=500, ge=1, description="chunks before the workflow continues as new")
+
+
+class RatingPlanInput(BaseModel):
+    run_key: str
+    quarter: str
+    as_of: date
+
+
+class RatingBatchPlan(BaseModel):
+    run_id: int
+    quarter: str
+    chunks_total: int
+    chunks_done: list[int]
+    rated: int = 0
+    failed: int = 0
+    parallel: int
+    model_version: str
+    contribution_version: int
+
+
+class RatingChunkInput(BaseModel):
+    run_id: int
+    chunk_no: int
+
+
+class RatingChunkResult(BaseModel):
+    chunk_no: int
+    rated: int
+    failed: int
+
+
+class RatingMigrationSummary(BaseModel):
+    upgrades: int = 0
+    downgrades: int = 0
+    unchanged: int = 0
+    new: int = 0
+    prefiltered: int = 0
+
+
+class RatingRunResult(BaseModel):
+    run_id: int
+    quarter: str
+    chunks: int
+    rated: int
+    failed: int
+    migrations: RatingMigrationSummary
+
+
+class QuarterlyRatingProgress(BaseModel):
+    run_id: int | None
+    quarter: str | None
+    chunks_done: int
+    chunks_total: int
+    rated: int
+    failed: int
+    finished: RatingRunResult | None = None

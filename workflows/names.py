@@ -19,6 +19,9 @@ EOD_NOTICES = "EndOfDayNoticesWorkflow"
 QUERY_PROGRESS = "progress"
 WHITELIST_CAMPAIGN = "WhitelistCampaignWorkflow"
 WHITELIST_OFFER = "WhitelistOfferWorkflow"
+QUARTERLY_RATING = "QuarterlyRatingWorkflow"
+QUARTERLY_RATING_WORKFLOW_ID = "quarterly-rating"  # ops-started runs; the Schedule appends its fire time
+QUARTERLY_RATING_SCHEDULE_ID = "quarterly-rating"
 
 # LoanApplicationWorkflow
 UPDATE_CONFIRM = "confirm"

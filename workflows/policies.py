@@ -53,3 +53,6 @@ AFTER_POSTING = ActivityOptions(timedelta(seconds=30), RetryPolicy(
 # once done). Notices heartbeat per message, so a stuck SMS gateway is noticed within a minute.
 EOD_CHUNK = ActivityOptions(timedelta(minutes=10), _BACKOFF)
 EOD_NOTICES = ActivityOptions(timedelta(hours=1), _BACKOFF, heartbeat_timeout=timedelta(minutes=1))
+# Quarterly rating: a chunk is one transaction of seconds that heartbeats between read, score and write;
+# retried until it goes through (a no-op once done).
+RATING_CHUNK = ActivityOptions(timedelta(minutes=10), _BACKOFF, heartbeat_timeout=timedelta(minutes=2))

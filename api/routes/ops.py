@@ -1,4 +1,5 @@
-"""Ops views (ops and admin only): SMS outbox and the core-banking ledger, the business date, end of day."""
+"""Ops views (ops and admin only): SMS outbox and the core-banking ledger, the business date, end of day,
+the quarterly batch rating."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from fastapi.responses import JSONResponse
 from api.deps import LedgerDep, OpsUser, OutboxDep, SessionDep, SettingsDep, WorkflowsDep
 from api.errors import responses
 from api.idempotency import IdempotencyDep
-from services import ops
+from services import ops, rating_batch
 from services.schemas.loans import BusinessDateView, EndOfDayAccepted, EndOfDayIn
 from services.schemas.ops import AccountView, PostingView, SmsView, TrialBalance
+from services.schemas.rating_batch import (
+    RatingFailureView,
+    RatingRunAccepted,
+    RatingRunReport,
+    RatingRunStart,
+    RatingRunView,
+)
 
 router = APIRouter(prefix="/v1/ops", tags=["ops"])
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -56,3 +64,32 @@ async def end_of_day(body: EndOfDayIn, user: OpsUser, session: SessionDep, workf
     future = settings.env != "production"
     return await idem.run(body, lambda _: ops.start_end_of_day(session, workflows, body, future_dates=future),
                           status_code=202)
+
+
+RunId = Annotated[int, Path(ge=1)]
+
+
+@router.post("/rating-runs", status_code=202, response_model=RatingRunAccepted, responses=responses(403, 503))
+async def start_rating_run(body: RatingRunStart, user: OpsUser, workflows: WorkflowsDep) -> RatingRunAccepted:
+    """Re-rate every archived household now (the quarterly Schedule does it on each quarter's first day):
+    202, then follow it with GET /v1/ops/rating-runs. A start while an ops-started run is going attaches to it."""
+    return await rating_batch.start_run(workflows, body)
+
+
+@router.get("/rating-runs", response_model=list[RatingRunView], responses=responses(403))
+async def rating_runs(user: OpsUser, session: SessionDep, limit: Limit = 20, offset: Offset = 0) -> list[RatingRunView]:
+    """Batch rating runs, newest first: models used, chunks done of all, households rated and failed."""
+    return await rating_batch.runs(session, limit=limit, offset=offset)
+
+
+@router.get("/rating-runs/{run_id}", response_model=RatingRunReport, responses=responses(403, 404))
+async def rating_run(run_id: RunId, user: OpsUser, session: SessionDep) -> RatingRunReport:
+    """One run with its grade-migration report: from -> to counts, upgrades, downgrades, new, prefiltered."""
+    return await rating_batch.report(session, run_id)
+
+
+@router.get("/rating-runs/{run_id}/failures", response_model=list[RatingFailureView], responses=responses(403, 404))
+async def rating_run_failures(run_id: RunId, user: OpsUser, session: SessionDep, limit: Limit = 50,
+                              offset: Offset = 0) -> list[RatingFailureView]:
+    """Households the run could not rate, each with every reason (code, field, zh, en)."""
+    return await rating_batch.failures(session, run_id, limit=limit, offset=offset)

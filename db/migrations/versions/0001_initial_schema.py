@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 06:26:30.140299
+Create Date: 2026-12-06 06:30:44.214369
 
 """
 from typing import Sequence, Union
@@ -234,6 +234,30 @@ def upgrade() -> None:
     with op.batch_alter_table('product_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_version_code'), ['code'], unique=False)
 
+    op.create_table('rating_batch_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('quarter', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('model_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('model_version', sa.Integer(), nullable=False),
+    sa.Column('contribution_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('contribution_version', sa.Integer(), nullable=False),
+    sa.Column('models', sa.JSON(), nullable=False),
+    sa.Column('first_household_id', sa.Integer(), nullable=False),
+    sa.Column('chunk_size', sa.Integer(), nullable=False),
+    sa.Column('chunks_total', sa.Integer(), nullable=False),
+    sa.Column('households_rated', sa.Integer(), nullable=False),
+    sa.Column('households_failed', sa.Integer(), nullable=False),
+    sa.Column('started_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_key')
+    )
+    with op.batch_alter_table('rating_batch_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_batch_run_quarter'), ['quarter'], unique=False)
+
     op.create_table('rating_model',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -355,6 +379,16 @@ def upgrade() -> None:
     sa.Column('done_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['business_date'], ['eod_run.business_date'], ),
     sa.PrimaryKeyConstraint('business_date', 'chunk_no')
+    )
+    op.create_table('rating_batch_chunk',
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('chunk_no', sa.Integer(), nullable=False),
+    sa.Column('rated', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('migrations', sa.JSON(), nullable=False),
+    sa.Column('done_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['rating_batch_run.id'], ),
+    sa.PrimaryKeyConstraint('run_id', 'chunk_no')
     )
     op.create_table('staffuser',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -736,6 +770,22 @@ def upgrade() -> None:
     with op.batch_alter_table('household_production', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_household_production_household_id'), ['household_id'], unique=False)
 
+    op.create_table('rating_batch_failure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('chunk_no', sa.Integer(), nullable=False),
+    sa.Column('household_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['household_id'], ['household.id'], ),
+    sa.ForeignKeyConstraint(['run_id'], ['rating_batch_run.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_id', 'household_id', name='uq_rating_batch_failure')
+    )
+    with op.batch_alter_table('rating_batch_failure', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rating_batch_failure_run_id'), ['run_id'], unique=False)
+
     op.create_table('rating_record',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -1043,6 +1093,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rating_record_batch_run_id'))
 
     op.drop_table('rating_record')
+    with op.batch_alter_table('rating_batch_failure', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_batch_failure_run_id'))
+
+    op.drop_table('rating_batch_failure')
     with op.batch_alter_table('household_production', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_household_production_household_id'))
 
@@ -1120,6 +1174,7 @@ def downgrade() -> None:
 
     op.drop_table('village')
     op.drop_table('staffuser')
+    op.drop_table('rating_batch_chunk')
     op.drop_table('eod_chunk')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_mobile'))
@@ -1146,6 +1201,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rating_model_code'))
 
     op.drop_table('rating_model')
+    with op.batch_alter_table('rating_batch_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rating_batch_run_quarter'))
+
+    op.drop_table('rating_batch_run')
     with op.batch_alter_table('product_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_version_code'))
 

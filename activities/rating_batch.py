@@ -1,0 +1,57 @@
+"""Quarterly rating activities: plan a run with the models in force, rate one chunk of households
+(db/rating_batch.py), finish the run with its migration report."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from db import rating_batch
+from services.rating_models import active_models
+from workflows.messages import (
+    RatingBatchPlan,
+    RatingChunkInput,
+    RatingChunkResult,
+    RatingMigrationSummary,
+    RatingPlanInput,
+    RatingRunResult,
+)
+
+
+class RatingBatchActivities:
+    def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int) -> None:
+        self._engine = engine
+        self._chunk_size = chunk_size
+        # SQLite has one writer: chunks in parallel would only queue on its lock.
+        self._parallel = 1 if engine.dialect.name == "sqlite" else parallel_chunks
+
+    @activity.defn
+    def plan_rating_run(self, request: RatingPlanInput) -> RatingBatchPlan:
+        """The run for this workflow, created on first call with the models in force now; a resumed or
+        continued workflow gets the same run, its models and the chunks already rated."""
+        with Session(self._engine) as session:
+            card, contrib = active_models(session)
+        plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
+                                 as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size)
+        with Session(self._engine) as session:
+            run = rating_batch.get_run(session, plan.run_id)
+            _, rated, failed = rating_batch.progress(session, plan.run_id) or (0, 0, 0)
+        return RatingBatchPlan(run_id=plan.run_id, quarter=run.quarter, chunks_total=plan.chunks_total,
+                               chunks_done=plan.chunks_done, rated=rated, failed=failed, parallel=self._parallel,
+                               model_version=f"{run.model_code}@v{run.model_version}",
+                               contribution_version=run.contribution_version)
+
+    @activity.defn
+    def rate_chunk(self, request: RatingChunkInput) -> RatingChunkResult:
+        outcome = rating_batch.rate_chunk(self._engine, request.run_id, request.chunk_no, heartbeat=activity.heartbeat)
+        return RatingChunkResult(chunk_no=outcome.chunk_no, rated=outcome.rated, failed=outcome.failed)
+
+    @activity.defn
+    def finish_rating_run(self, run_id: int) -> RatingRunResult:
+        run = rating_batch.finish(self._engine, run_id)
+        with Session(self._engine) as session:
+            summary = rating_batch.summarise(rating_batch.migrations_of(session, run_id))
+        return RatingRunResult(run_id=run_id, quarter=run.quarter, chunks=run.chunks_total, rated=run.households_rated,
+                               failed=run.households_failed,
+                               migrations=RatingMigrationSummary.model_validate(summary.model_dump()))

@@ -1,0 +1,103 @@
+"""db/rating_batch.py on PostgreSQL and SQLite: every archived household rated once, as the reference scorer
+rates its stored input snapshot; drafts skipped; bad rows reported with every reason; the migration report;
+a chunk rated again does nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from db import rating_batch
+from db.models import CustomerRating, RatingBatchChunk, RatingBatchFailure, RatingRecord
+from domain.rating.model import ContributionModel, default_scorecard
+from domain.rating.scoring import HouseholdFacts, score
+from tests.rating_households import AS_OF, archive, household, villages
+
+CARD, CONTRIB = default_scorecard(), ContributionModel()
+
+
+def run_all(engine, chunk_size: int = 3) -> int:
+    plan = rating_batch.plan(engine, run_key="test/1", quarter="2026Q4", as_of=AS_OF, card=CARD, contrib=CONTRIB,
+                             chunk_size=chunk_size)
+    assert plan.chunks_done == []
+    outcomes = [rating_batch.rate_chunk(engine, plan.run_id, n) for n in range(plan.chunks_total)]
+    assert not any(o.already_done for o in outcomes)
+    again = rating_batch.rate_chunk(engine, plan.run_id, 1)
+    assert again.already_done and again.rated == outcomes[1].rated
+    assert rating_batch.plan(engine, run_key="test/1", quarter="2026Q4", as_of=AS_OF, card=CARD, contrib=CONTRIB,
+                             chunk_size=chunk_size).chunks_done == list(range(plan.chunks_total))
+    run = rating_batch.finish(engine, plan.run_id)
+    assert (run.status, run.households_rated, run.households_failed) == ("completed", 6, 4)
+    return plan.run_id
+
+
+def test_every_archived_household_is_rated_once_as_the_reference_rates_its_snapshot(own_engine):
+    engine = own_engine
+    h = archive(engine)
+    run_id = run_all(engine)
+    with Session(engine) as s:
+        records = s.exec(select(RatingRecord).where(RatingRecord.source == "batch")).all()
+        current = {r.customer_id: r for r in s.exec(select(CustomerRating)).all()}
+    by_customer = {r.customer_id: r for r in records}
+    assert len(records) == len(by_customer) == 6
+    rated = {k: h[k].customer_id for k in ("new", "up", "down", "same", "black", "old")}
+    assert set(by_customer) == set(rated.values())
+    for record in records:
+        facts = HouseholdFacts.model_validate(record.inputs)
+        ref = score(facts, CARD, CONTRIB)
+        assert (record.score, record.grade, record.stars) == (ref.score, ref.grade, ref.stars)
+        assert record.reasons == (ref.prefilter_hits or [i.reason for i in ref.items])
+        assert (record.batch_run_id, record.model_version) == (run_id, "NONG_E_DAI_CREDIT@v1")
+        assert current[record.customer_id].rating_record_id == record.id
+        assert current[record.customer_id].source == "batch"
+    grades = {k: by_customer[c].grade for k, c in rated.items()}
+    assert grades == {"new": "AA", "up": "AAA", "down": "A", "same": "AA", "black": "C", "old": "C"}
+    assert by_customer[rated["new"]].score == 84 and by_customer[rated["new"]].stars == 3
+    assert by_customer[rated["black"]].reasons == ["BLACKLIST"]
+    assert by_customer[rated["old"]].reasons == ["AGE_OUT_OF_RANGE"]
+    assert by_customer[rated["new"]].inputs["annual_income"] in ("90000.00", "90000")
+    # the draft keeps its rating, untouched
+    assert current[h["draft"].customer_id].grade == "B" and current[h["draft"].customer_id].source == "realtime"
+
+
+def test_bad_rows_are_reported_with_every_reason_and_the_migrations_counted(own_engine):
+    engine = own_engine
+    h = archive(engine)
+    run_id = run_all(engine)
+    with Session(engine) as s:
+        failures = {f.household_id: f for f in rating_batch.failures(s, run_id, limit=50, offset=0)}
+        migrations = rating_batch.migrations_of(s, run_id)
+        chunks = s.exec(select(RatingBatchChunk).where(RatingBatchChunk.run_id == run_id)).all()
+    codes = {k: sorted((r["code"], r["field"]) for r in failures[h[k].id].reasons)
+             for k in ("negative", "future", "no_facts", "labour")}
+    assert codes == {"negative": [("NEGATIVE_VALUE", "annual_income")],
+                     "future": [("BIRTH_DATE_IN_FUTURE", "birth_date")],
+                     "no_facts": [("MISSING_CONTRIBUTION_FACTS", "contribution_facts")],
+                     "labour": [("LABOUR_EXCEEDS_MEMBERS", "labour_count"), ("NEGATIVE_VALUE", "acreage_mu")]}
+    assert len(failures) == 4 and all(r["zh"] and r["en"] for f in failures.values() for r in f.reasons)
+    assert sum(c.rated for c in chunks) == 6 and sum(c.failed for c in chunks) == 4
+    assert {(m.from_grade, m.to_grade, m.prefiltered): m.households for m in migrations} == {
+        (None, "AA", False): 1, ("A", "AAA", False): 1, ("AA", "A", False): 1, ("AA", "AA", False): 1,
+        ("AA", "C", True): 1, (None, "C", True): 1}
+    summary = rating_batch.summarise(migrations)
+    assert summary.model_dump() == {"upgrades": 1, "downgrades": 1, "unchanged": 1, "new": 1, "prefiltered": 2}
+
+
+def test_on_sqlite_a_money_field_that_is_not_a_number_is_reported_not_guessed(own_engine):
+    engine = own_engine
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL's NUMERIC column cannot hold one
+    villages(engine)
+    good = household(engine)
+    bad = household(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE household SET annual_income = '12,000' WHERE id = :id"), {"id": bad.id})
+    plan = rating_batch.plan(engine, run_key="t/nan", quarter="2026Q4", as_of=AS_OF, card=CARD, contrib=CONTRIB,
+                             chunk_size=100)
+    outcome = rating_batch.rate_chunk(engine, plan.run_id, 0)
+    assert (outcome.rated, outcome.failed) == (1, 1)
+    with Session(engine) as s:
+        failure = s.exec(select(RatingBatchFailure)).one()
+        assert failure.household_id == bad.id
+        assert [(r["code"], r["field"]) for r in failure.reasons] == [("NOT_A_NUMBER", "annual_income")]
+        assert s.exec(select(RatingRecord.customer_id)).all() == [good.customer_id]
