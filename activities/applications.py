@@ -70,7 +70,8 @@ class ApplicationActivities:
                 other_open_applications=count_other_open(session, app))
         inputs = acceptance.rule_facts(facts, ref.product, today)
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
-                         scenario="acceptance", inputs=inputs, as_of=today, read=acceptance.outcome)
+                         scenario="acceptance", inputs=inputs, as_of=today, read=acceptance.outcome,
+                         key=_key(ref, "acceptance"))
         refusals += acceptance.refusals(decided.result, inputs)
         return AcceptanceResult(accepted=not refusals, refusals=refusals, rule_set_version=decided.rule_set_version,
                                 decision_id=decided.decision_id)
@@ -93,11 +94,11 @@ class ApplicationActivities:
                                     cap=ref.product.cap_for(guarantee_type))
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
-                         as_of=today, read=approval.outcome)
+                         as_of=today, read=approval.outcome, key=_key(ref, "approval"))
         price = None
         if decided.outcome != "reject":
             priced = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
-                            scenario="pricing", as_of=today, read=pricing.outcome,
+                            scenario="pricing", as_of=today, read=pricing.outcome, key=_key(ref, "pricing"),
                             inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type))
             price = pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table,
                                   pricing.adjustments_of(priced.result))
@@ -148,6 +149,10 @@ class ApplicationActivities:
             upsert_guarantee(session, application_id=record.application_id, slot=record.slot, attempt=record.attempt,
                              guarantor_customer_id=record.guarantor_customer_id, workflow_id=record.workflow_id,
                              status=record.status, now=utcnow())
+
+
+def _key(ref: ApplicationRef, scenario: str) -> str | None:
+    return f"{ref.decision_key}:{scenario}" if ref.decision_key else None
 
 
 def _apply(session: Session, app: LoanApplication, update: StageUpdate) -> None:

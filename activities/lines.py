@@ -92,10 +92,12 @@ class CreditLineActivities:
                                         grade=grade)
         try:
             decided = decide(self._engine, application_id=app.id, product_code=request.product.code,
-                             scenario="drawdown", inputs=facts, as_of=today, read=drawdown.outcome)
+                             scenario="drawdown", inputs=facts, as_of=today, read=drawdown.outcome,
+                             key=f"{request.note_no}:drawdown")
             if decided.outcome == "allow":
                 priced = decide(self._engine, application_id=app.id, product_code=request.product.code,
-                                scenario="pricing", inputs=price_facts, as_of=today, read=pricing.outcome)
+                                scenario="pricing", inputs=price_facts, as_of=today, read=pricing.outcome,
+                                key=f"{request.note_no}:pricing")
         except ApplicationError as err:
             if err.type != "RuleEvaluationFailed":
                 raise

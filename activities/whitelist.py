@@ -79,7 +79,7 @@ class WhitelistActivities:
         offer = min(preapproved, outcome.credit_limit)
         decided = decide(self._engine, application_id=None, product_code=inp.product.code, scenario="approval",
                          inputs=approval.rule_facts(inp.product, offer, "credit", outcome), as_of=business_today(),
-                         read=approval.outcome)
+                         read=approval.outcome, key=f"{inp.offer_no}:approval")
         with session_scope(self._engine) as session:
             row = _row(session, inp.row_id)
             session.add(RatingRecord(customer_id=customer_id, model_version=outcome.model_version, score=outcome.score,

@@ -457,6 +457,8 @@ class DecisionRecord(SQLModel, table=True):
     trace: list = json_field(list)
     error: str | None = Field(default=None, max_length=500)
     error_node: str | None = Field(default=None, max_length=64)
+    decision_key: str | None = Field(default=None, max_length=160, unique=True,
+                                     description="<workflow id>:<step>:<scenario>: a retried activity finds its record")
     decided_at: datetime = timestamp()
 
 

@@ -92,6 +92,7 @@ class LoanApplicationWorkflow:
         self._closing = False
         self._price: PriceBreakdown | None = None
         self._amend: AmendTermsInput | None = None
+        self._reviews = 0
 
     # ---- the flow ----------------------------------------------------------------------------
 
@@ -137,7 +138,8 @@ class LoanApplicationWorkflow:
         acceptance: AcceptanceResult = await workflow.execute_activity_method(
             ApplicationActivities.accept,
             ApplicationRef(application_id=inp.application_id, product=inp.product,
-                           guarantor_customer_ids=inp.guarantor_customer_ids),
+                           guarantor_customer_ids=inp.guarantor_customer_ids,
+                           decision_key=f"{workflow.info().workflow_id}:accept"),
             **policies.DB_WRITE.kwargs())
         if not acceptance.accepted:
             return await self._end("rejected", "rejected", [r.code for r in acceptance.refusals], "rejected",
@@ -228,9 +230,11 @@ class LoanApplicationWorkflow:
         """Review, guarantors and approval, looping on refer-back. None when the application ended."""
         while True:
             await self._stage("reviewing")
+            self._reviews += 1  # a referred-back application is reviewed again: a decision of its own
             review: ReviewResult = await workflow.execute_activity_method(
                 ApplicationActivities.review,
-                ApplicationRef(application_id=inp.application_id, product=inp.product),
+                ApplicationRef(application_id=inp.application_id, product=inp.product,
+                               decision_key=f"{workflow.info().workflow_id}:review-{self._reviews}"),
                 **policies.RATING.kwargs())
             self._state.grade, self._state.credit_limit = review.grade, review.credit_limit
             self._state.annual_rate = review.price.annual_rate if review.price else None

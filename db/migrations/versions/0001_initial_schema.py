@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 05:15:48.354610
+Create Date: 2026-12-06 05:21:35.365929
 
 """
 from typing import Sequence, Union
@@ -547,10 +547,12 @@ def upgrade() -> None:
     sa.Column('trace', sa.JSON(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('error_node', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('decision_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.Column('decided_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),
     sa.ForeignKeyConstraint(['rule_set_id'], ['rule_set.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('decision_key')
     )
     with op.batch_alter_table('decision_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decision_record_application_id'), ['application_id'], unique=False)
