@@ -91,7 +91,9 @@ class ApplicationActivities:
                                 currently_overdue=customer.currently_overdue)
             lpr_table = lpr_store.table(session)
         outcome = self._rating.rate(facts=facts, limit_coefficient=ref.product.limit_coefficient,
-                                    cap=ref.product.cap_for(guarantee_type))
+                                    cap=ref.product.cap_for(guarantee_type),
+                                    grade_factors=ref.product.grade_factors, asset_weight=ref.product.limit_asset_weight,
+                                    income_weight=ref.product.limit_income_weight)
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
                          as_of=today, read=approval.outcome, key=_key(ref, "approval"))

@@ -75,7 +75,9 @@ class WhitelistActivities:
                                 total_liabilities=customer.total_liabilities, blacklisted=customer.blacklisted,
                                 currently_overdue=customer.currently_overdue)
         outcome = self._rating.rate(facts=facts, limit_coefficient=inp.product.limit_coefficient,
-                                    cap=inp.product.cap_for("credit"))
+                                    cap=inp.product.cap_for("credit"),
+                                    grade_factors=inp.product.grade_factors, asset_weight=inp.product.limit_asset_weight,
+                                    income_weight=inp.product.limit_income_weight)
         offer = min(preapproved, outcome.credit_limit)
         decided = decide(self._engine, application_id=None, product_code=inp.product.code, scenario="approval",
                          inputs=approval.rule_facts(inp.product, offer, "credit", outcome), as_of=business_today(),
@@ -138,7 +140,8 @@ class WhitelistActivities:
                 amount=app.amount, term_months=app.term_months, repayment_method=app.repayment_method,
                 guarantee_type="credit", channel="whitelist", branch_code=app.branch_code,
                 escalation_branch_code=branch.parent_code if branch else None,
-                branch_approval_limit=staff.highest_authority(session, app.branch_code))
+                branch_approval_limit=inp.product.authority_limit("approver",
+                                                                  staff.highest_authority(session, app.branch_code)))
             return ApplicationOpened(app_no=app.app_no, workflow_id=app.workflow_id, start=start)
 
 

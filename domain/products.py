@@ -60,6 +60,23 @@ class ProductTerms(BaseModel):
     confirmation_deadline_hours: int = 24
     signing_deadline_hours: int = 72
     referral_deadline_hours: int = 168
+    # Issue 3: who the product serves, how far each role may approve, and the limit formula's knobs
+    # (min(cap, (net assets x asset weight + income x income weight) x grade factor x coefficient)).
+    customer_types: list[str] = Field(default_factory=lambda: ["farmer", "individual_business", "salaried"],
+                                      description="customer types served; admission refuses the others")
+    approval_authority: dict[str, Decimal] = Field(
+        default_factory=lambda: {"customer_manager": Decimal("0"), "approver": Decimal("100000"),
+                                 "county_approver": Decimal("300000")},
+        description="the most each role may approve on this product; a staff member's own limit may be lower")
+    grade_factors: dict[str, Decimal] = Field(default_factory=lambda: {
+        "AAA": Decimal("1.0"), "AA": Decimal("0.8"), "A": Decimal("0.6"), "B": Decimal("0.3"), "C": Decimal("0")})
+    limit_asset_weight: Decimal = Decimal("0.3")
+    limit_income_weight: Decimal = Decimal("1.0")
+    # Pricing adjustments in basis points, read by the pricing rule set: customer type, contribution stars
+    # ("5": five stars) and policy tags (e.g. credit_village); a customer without stars gets no star term.
+    customer_type_adjust_bp: dict[str, int] = Field(default_factory=dict)
+    star_adjust_bp: dict[str, int] = Field(default_factory=lambda: {"4": -10, "5": -20, "6": -30, "7": -40})
+    tag_adjust_bp: dict[str, int] = Field(default_factory=lambda: {"credit_village": -20})
 
     @field_validator("allocation_order")
     @classmethod
@@ -68,6 +85,13 @@ class ProductTerms(BaseModel):
 
     def cap_for(self, guarantee_type: str) -> Decimal:
         return self.guaranteed_cap if guarantee_type == "guaranteed" else self.credit_cap
+
+    def authority_limit(self, role: str, staff_limit: Decimal | None) -> Decimal | None:
+        """The lower of a staff member's own limit and the product's for their role (`county_approver` for an
+        approver of the county branch); None when the staff limit is unknown."""
+        if staff_limit is None:
+            return None
+        return min(staff_limit, self.approval_authority.get(role, staff_limit))
 
 
 def nongedai_default() -> ProductTerms:

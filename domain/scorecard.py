@@ -74,19 +74,25 @@ def grade_of(points: int) -> str:
     return "C"
 
 
-def credit_limit(facts: RatingFacts, grade: str, coefficient: Decimal, cap: Decimal) -> Decimal:
-    """min(cap, (net assets x 0.3 + annual income x 1.0) x grade factor x coefficient), down to 1,000."""
+def credit_limit(facts: RatingFacts, grade: str, coefficient: Decimal, cap: Decimal, *,
+                 grade_factors: dict[str, Decimal] | None = None, asset_weight: Decimal = Decimal("0.3"),
+                 income_weight: Decimal = Decimal("1.0")) -> Decimal:
+    """min(cap, (net assets x asset weight + annual income x income weight) x grade factor x coefficient),
+    down to 1,000. The weights and factors are the product's (ProductTerms); these defaults are DOMAIN.md's."""
     net_assets = max(facts.total_assets - facts.total_liabilities, Decimal(0))
-    raw = (net_assets * Decimal("0.3") + facts.annual_income) * GRADE_FACTORS[grade] * coefficient
+    factor = (GRADE_FACTORS if grade_factors is None else grade_factors).get(grade, Decimal(0))
+    raw = (net_assets * asset_weight + facts.annual_income * income_weight) * factor * coefficient
     # A loss-making household (negative income) gets no line, never a negative one.
     return floor_to(max(min(cap, raw), Decimal(0)), Decimal(1000))
 
 
-def rate(facts: RatingFacts, coefficient: Decimal, cap: Decimal) -> RatingOutcome:
+def rate(facts: RatingFacts, coefficient: Decimal, cap: Decimal, *, grade_factors: dict[str, Decimal] | None = None,
+         asset_weight: Decimal = Decimal("0.3"), income_weight: Decimal = Decimal("1.0")) -> RatingOutcome:
     hits = [code for code, hit in (("BLACKLIST", facts.blacklisted), ("CURRENT_OVERDUE", facts.currently_overdue)) if hit]
     if hits:
         return RatingOutcome(score=0, grade="C", credit_limit=Decimal("0.00"), items=[], prefilter_hits=hits)
     points, items = score(facts)
     grade = grade_of(points)
-    return RatingOutcome(score=points, grade=grade, credit_limit=credit_limit(facts, grade, coefficient, cap),
-                         items=items, prefilter_hits=[])
+    limit = credit_limit(facts, grade, coefficient, cap, grade_factors=grade_factors, asset_weight=asset_weight,
+                         income_weight=income_weight)
+    return RatingOutcome(score=points, grade=grade, credit_limit=limit, items=items, prefilter_hits=[])

@@ -457,11 +457,22 @@ class LoanApplicationWorkflow:
             amount = d.approved_amount or self._in.amount
             if amount <= 0 or amount > self._in.amount:
                 raise refuse("AmountInvalid", "批准金额须大于零且不超过申请金额", "approved amount must be within the request")
-            if amount > d.authority_limit:
-                raise refuse("AuthorityExceeded", f"超出您的审批权限({d.authority_limit:,.2f}元)",
-                             "amount exceeds your approval authority")
+            limit = self._authority(d.approver_role, d.approver_branch, d.authority_limit)
+            if amount > limit:
+                raise refuse("AuthorityExceeded", f"超出您的审批权限({limit:,.2f}元)",
+                             f"amount exceeds your approval authority ({limit:,.2f})")
         elif not d.reason_codes:
             raise refuse("ReasonRequired", "拒绝或退回须填写原因", "a reason code is required")
+
+    def _authority(self, role: str, branch: str, staff_limit: Decimal) -> Decimal:
+        """The lower of the approver's own limit and the pinned product's for their role; an approver of the
+        county branch (where escalations go) has the county's. Validators do not run on replay, so old
+        histories are unaffected."""
+        county = branch == self._in.escalation_branch_code and branch != self._in.branch_code
+        limit = self._in.product.authority_limit("county_approver" if county and role == "approver" else role,
+                                                 staff_limit)
+        assert limit is not None
+        return limit
 
     @workflow.update(name=names.UPDATE_SUPPLY_INFO)
     def supply_info(self, request: SupplyInfoInput) -> ApplicationState:
@@ -513,9 +524,10 @@ class LoanApplicationWorkflow:
         if not 0 < request.approved_amount < current:
             raise refuse("AmountInvalid", "变更后的金额须大于零且低于原批准金额",
                          "the amended amount must be positive and below the approved amount")
-        if request.approved_amount > request.authority_limit:
-            raise refuse("AuthorityExceeded", f"超出您的审批权限({request.authority_limit:,.2f}元)",
-                         "amount exceeds your approval authority")
+        limit = self._authority(request.approver_role, request.approver_branch, request.authority_limit)
+        if request.approved_amount > limit:
+            raise refuse("AuthorityExceeded", f"超出您的审批权限({limit:,.2f}元)",
+                         f"amount exceeds your approval authority ({limit:,.2f})")
         if request.approver_id == self._in.initiator_staff_id:
             raise refuse("SameAsInitiator", "审批人不能是发起人本人", "the approver cannot be the initiator")
 

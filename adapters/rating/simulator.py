@@ -21,7 +21,9 @@ class RatingSimulator:
         self._outages = 0
         self._lock = threading.Lock()
 
-    def rate(self, *, facts: RatingFacts, limit_coefficient: Decimal, cap: Decimal) -> RatingOutcome:
+    def rate(self, *, facts: RatingFacts, limit_coefficient: Decimal, cap: Decimal,
+             grade_factors: dict[str, Decimal] | None = None, asset_weight: Decimal = Decimal("0.3"),
+             income_weight: Decimal = Decimal("1.0")) -> RatingOutcome:
         if self.latency_s:
             time.sleep(self.latency_s)
         with self._lock:
@@ -30,7 +32,8 @@ class RatingSimulator:
                 self._outages -= 1
         if down:
             raise AdapterUnavailable("rating service did not answer rate (injected fault)")
-        return scorecard.rate(facts, limit_coefficient, cap)
+        return scorecard.rate(facts, limit_coefficient, cap, grade_factors=grade_factors, asset_weight=asset_weight,
+                              income_weight=income_weight)
 
     def inject_fault(self, *, kind: str = "unavailable", times: int = 1) -> None:
         if kind != "unavailable":

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.products import nongedai_default
 from domain.scorecard import MODEL_VERSION, RatingFacts, credit_limit, grade_of, rate, score
 
 D = Decimal
@@ -151,3 +152,25 @@ def test_negative_net_assets_count_as_zero():
 def test_cap_applies_before_rounding_to_a_non_round_cap():
     # raw 170,000 x 1.0 = 170,000 > cap 150,500 -> floor(150,500) = 150,000
     assert credit_limit(facts(), "AAA", D("1.0"), D("150500")) == D("150000")
+
+
+def test_the_limit_takes_the_products_weights_and_grade_factors():
+    """With ProductTerms' defaults the limit is what the scorecard gave before; other weights change it."""
+    terms = nongedai_default()
+    f = RatingFacts(age=40, customer_type="farmer", annual_income=D("60000"), total_assets=D("300000"),
+                    total_liabilities=D("100000"))
+    by_terms = credit_limit(f, "AA", D("1.0"), CAP, grade_factors=terms.grade_factors,
+                            asset_weight=terms.limit_asset_weight, income_weight=terms.limit_income_weight)
+    assert by_terms == credit_limit(f, "AA", D("1.0"), CAP) == D("96000")  # (200k x 0.3 + 60k) x 0.8
+    assert credit_limit(f, "AA", D("1.0"), CAP, grade_factors=terms.grade_factors | {"AA": D("0.5")},
+                        asset_weight=D("0.5"), income_weight=D("2.0")) == D("110000")  # (100k + 120k) x 0.5
+    assert credit_limit(f, "C", D("1.0"), CAP, grade_factors=terms.grade_factors) == D("0")
+
+
+def test_a_staff_members_limit_is_capped_by_the_products_limit_for_their_role():
+    terms = nongedai_default()
+    assert terms.authority_limit("approver", D("300000")) == D("100000")
+    assert terms.authority_limit("county_approver", D("300000")) == D("300000")
+    assert terms.authority_limit("approver", D("50000")) == D("50000")
+    assert terms.authority_limit("customer_manager", D("80000")) == D("0")
+    assert terms.authority_limit("approver", None) is None
