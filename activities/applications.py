@@ -101,14 +101,15 @@ class ApplicationActivities:
         if decided.outcome != "reject":
             priced = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                             scenario="pricing", as_of=today, read=pricing.outcome, key=_key(ref, "pricing"),
-                            inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type))
+                            inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type,
+                                                      stars=outcome.stars, policy_tags=outcome.policy_tags))
             price = pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table,
                                   pricing.adjustments_of(priced.result))
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             session.add(RatingRecord(customer_id=customer_id, application_id=app.id,
                                      model_version=outcome.model_version, score=outcome.score, grade=outcome.grade,
-                                     credit_limit=outcome.credit_limit, rated_at=utcnow(),
+                                     credit_limit=outcome.credit_limit, rated_at=utcnow(), stars=outcome.stars,
                                      reasons=[i.model_dump() for i in outcome.items] + outcome.prefilter_hits,
                                      inputs=facts.model_dump(mode="json")))
             app.score, app.grade, app.credit_limit = outcome.score, outcome.grade, outcome.credit_limit
