@@ -18,7 +18,7 @@ from domain import rules
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_FROM = date(2000, 1, 1)
-SCENARIOS_SHIPPED = ("acceptance", "approval", "drawdown", "pricing")
+SCENARIOS_SHIPPED = ("admission", "acceptance", "approval", "drawdown", "pricing")
 DEFAULT_PRODUCT = "NONG_E_DAI"
 _CONTENT: dict[str, dict[str, Any]] = {}  # checksum -> JDM content, as read from rule_set
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain import acceptance
+from domain import acceptance, admission
 from domain.refusals import Refusal
 
 _TEXTS: dict[str, tuple[str, str]] = {
@@ -25,6 +25,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "manual_review": ("转人工审批", "sent to an approver"),
     "reject": ("拒绝", "refused"),
     "accept": ("受理", "accepted"),
+    "admit": ("准入", "admitted"),
     "allow": ("准予支用", "drawdown allowed"),
     "priced": ("已定价", "priced"),
     "refuse": ("不予支用", "drawdown refused"),
@@ -58,4 +59,4 @@ def explain(code: str, facts: dict[str, Any]) -> Refusal:
     if code in _TEXTS:
         zh, en = _TEXTS[code]
         return Refusal(code=code, zh=zh, en=en)
-    return acceptance.refusal(code, facts)
+    return admission.refusal(code, facts) or acceptance.refusal(code, facts)

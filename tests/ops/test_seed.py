@@ -71,7 +71,7 @@ def _counts(engine) -> dict[str, int]:
 
 
 def test_seed_is_idempotent(sqlite_engine) -> None:
-    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 4, "lpr_rate": 4, "branch": 2, "staff": 5,
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 5, "lpr_rate": 4, "branch": 2, "staff": 5,
                                                  "customer": 5}
     first = _counts(sqlite_engine)
     assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0,

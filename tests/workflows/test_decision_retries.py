@@ -110,7 +110,8 @@ async def test_a_review_retried_after_its_decisions_were_committed_records_them_
         await until_stage(handle, "awaiting_signatures", timeout=60)
     assert attempts == [1, 2]
     by_scenario = [(d.scenario, d.outcome) for d in _records(engine, application_id=row.id)]
-    assert sorted(by_scenario) == [("acceptance", "accept"), ("approval", "approve"), ("pricing", "priced")]
+    assert sorted(by_scenario) == [("acceptance", "accept"), ("admission", "admit"), ("approval", "approve"),
+                                   ("pricing", "priced")]
     keys = sorted(d.decision_key for d in _records(engine, application_id=row.id))
-    assert keys == [f"{row.workflow_id}:accept:acceptance", f"{row.workflow_id}:review-1:approval",
-                    f"{row.workflow_id}:review-1:pricing"]
+    assert keys == [f"{row.workflow_id}:accept:acceptance", f"{row.workflow_id}:accept:admission",
+                    f"{row.workflow_id}:review-1:approval", f"{row.workflow_id}:review-1:pricing"]
