@@ -39,24 +39,23 @@ def decide(engine: Engine, *, application_id: int | None, product_code: str, sce
            inputs: dict[str, Any], as_of: date,
            read: Callable[[dict[str, Any]], tuple[str, list[str]]], key: str | None = None) -> RuleDecision:
     """Evaluate the rule set in force on `as_of`; `read` turns its result into (outcome, reason codes)."""
-    if key is not None:
-        with session_scope(engine) as session:
-            found = rule_store.by_key(session, key)
-        if found is not None:
-            return _recorded(found)
     with session_scope(engine) as session:
-        in_force = rule_store.in_force(session, product_code, scenario, as_of)
-        try:
-            evaluation = rules.evaluate(in_force.content, inputs, key=in_force.checksum)
-            outcome, reasons = read(evaluation.result)
-        except (rules.RuleError, KeyError, TypeError, ValueError) as err:
-            failure = err
-        else:
-            row = rule_store.record(session, application_id=application_id, product_code=product_code,
-                                    scenario=scenario, rule_set=in_force, outcome=outcome, reason_codes=reasons,
-                                    inputs=inputs, result=evaluation.result, trace=evaluation.trace, now=utcnow(),
-                                    key=key)
-            return _recorded(row)
+        # One transaction: the look-up by key costs a single indexed SELECT on the usual path.
+        found = rule_store.by_key(session, key) if key is not None else None
+        if found is None:
+            in_force = rule_store.in_force(session, product_code, scenario, as_of)
+            try:
+                evaluation = rules.evaluate(in_force.content, inputs, key=in_force.checksum)
+                outcome, reasons = read(evaluation.result)
+            except (rules.RuleError, KeyError, TypeError, ValueError) as err:
+                failure = err
+            else:
+                found = rule_store.record(session, application_id=application_id, product_code=product_code,
+                                          scenario=scenario, rule_set=in_force, outcome=outcome,
+                                          reason_codes=reasons, inputs=inputs, result=evaluation.result,
+                                          trace=evaluation.trace, now=utcnow(), key=key)
+    if found is not None:
+        return _recorded(found)  # outside the transaction: a recorded error raises once it is committed
     node = failure.node if isinstance(failure, rules.RuleError) else None
     message = failure.message if isinstance(failure, rules.RuleError) else f"unreadable result: {failure!r}"
     with session_scope(engine) as session:

@@ -164,11 +164,9 @@ def record(session: Session, *, application_id: int | None, product_code: str, s
            outcome: str, reason_codes: list[str], inputs: dict[str, Any], result: dict[str, Any],
            trace: list[dict[str, Any]], now: datetime, error: str | None = None,
            error_node: str | None = None, key: str | None = None) -> DecisionRecord:
-    """A new decision record; with `key`, the one already recorded under it when there is one (a retried
-    activity, or a concurrent attempt that won the race: the UNIQUE key keeps one). A lost race rolls the
-    session back, so a keyed record goes in a transaction of its own."""
-    if key is not None and (found := by_key(session, key)) is not None:
-        return found
+    """A new decision record. With `key`, a record already made under it (a concurrent attempt that won the
+    race: the UNIQUE key keeps one) is returned instead; the caller looks the key up first (`by_key`). A lost
+    race rolls the session back, so a keyed record goes in a transaction of its own."""
     row = DecisionRecord(application_id=application_id, product_code=product_code, scenario=scenario,
                          rule_set_id=rule_set.rule_set_id, rule_set_version=rule_set.version, outcome=outcome,
                          reason_codes=reason_codes, inputs=json.loads(rules.facts_json(inputs)), result=result,
