@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from weasyprint.pdf.fonts import Font
 
 from documents import render
-from documents.models import GuaranteeContractData, LoanContractData, Party
+from documents.models import GuaranteeContractData, LoanContractData, Party, SpreadTerm
 from documents.render import (
     GUARANTEE_CONTRACT,
     LOAN_CONTRACT,
@@ -111,7 +111,7 @@ def test_hash_and_version(loan_doc: RenderedDocument, guarantee_doc: RenderedDoc
     assert loan_doc.sha256 == hashlib.sha256(loan_doc.pdf).hexdigest()
     assert guarantee_doc.sha256 == hashlib.sha256(guarantee_doc.pdf).hexdigest()
     assert loan_doc.pdf.startswith(b"%PDF-")
-    assert (loan_doc.template_version, guarantee_doc.template_version) == ("loan-contract/1", "guarantee-contract/1")
+    assert (loan_doc.template_version, guarantee_doc.template_version) == ("loan-contract/2", "guarantee-contract/1")
 
 
 def test_same_data_renders_the_same_document(loan_doc: RenderedDocument) -> None:
@@ -201,7 +201,7 @@ def test_refuses_to_issue_without_the_cjk_font(monkeypatch: pytest.MonkeyPatch,
 # sha256 of each template's sources. Changing what a signer reads means a new template version:
 # bump it in documents/render.py, then update the pin here.
 TEMPLATE_SOURCE_PINS = {
-    "loan-contract/1": "9903b6da9d7cb78f1b6f79fb5c46600d087b093a23704b9cc507bb5633f36d4d",
+    "loan-contract/2": "4501617248ea1203600db9ff1b06bd94d71a519312d56437f16d139df4366acc",  # /2: the spread printed term by term
     "guarantee-contract/1": "fd16cf666ed539ab29159db7e9af2c5213ff6f726a076739d68bec8205a52540",
     "drawdown-note/1": "ec05bcad292bf3fd40924e407d3d32a45aff28d0f11f9279be300ac43a38f15e",
     "repayment-schedule/1": "90d232ebe239bef233f384956ce7fa138c5321947837f888ec3b76ab8a626c1a",
@@ -216,3 +216,16 @@ def test_template_sources_match_their_version(template: render.DocumentTemplate)
         digest.update((render.TEMPLATE_DIR / name).read_bytes())
     assert TEMPLATE_SOURCE_PINS[template.version] == digest.hexdigest(), (
         f"{template.name} changed: bump {template.version} in documents/render.py and re-pin")
+
+
+def test_the_spread_is_printed_term_by_term_when_known() -> None:
+    """The customer's price breakdown in the contract: base spread, grade, stars, a credit village."""
+    terms = [SpreadTerm(label="信用贷款基础加点", bp=200), SpreadTerm(label="信用等级 AA 利率调整", bp=-20),
+             SpreadTerm(label="贡献度5星利率调整", bp=-20), SpreadTerm(label="政策标签「信用村」利率调整", bp=-20)]
+    fields = make_loan_fields() | dict(spread_bp=140, annual_rate=Decimal("0.0440"), spread_terms=terms)
+    text = text_of(render_loan_contract(LoanContractData(**fields)))
+    assert "LPR(一年期)3.00%+140个基点=年利率4.40%" in text
+    assert ("加点幅度由以下各项构成：信用贷款基础加点+200个基点；信用等级AA利率调整-20个基点；贡献度5星利率调整"
+            "-20个基点；政策标签「信用村」利率调整-20个基点。") in text
+    with pytest.raises(ValidationError, match="do not add up"):
+        LoanContractData(**fields | dict(spread_terms=terms[:2]))
