@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -12,6 +12,8 @@ from domain.servicing import parse_order
 RepaymentMethod = Literal["equal_installment", "equal_principal", "interest_monthly", "interest_quarterly", "bullet"]
 GuaranteeType = Literal["credit", "guaranteed"]
 Channel = Literal["self_service", "staff_proxy", "whitelist"]
+NonNegative = Annotated[Decimal, Field(ge=0)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 
 REPAYMENT_METHOD_ZH: dict[str, str] = {
     "equal_installment": "等额本息",
@@ -64,14 +66,14 @@ class ProductTerms(BaseModel):
     # (min(cap, (net assets x asset weight + income x income weight) x grade factor x coefficient)).
     customer_types: list[str] = Field(default_factory=lambda: ["farmer", "individual_business", "salaried"],
                                       description="customer types served; admission refuses the others")
-    approval_authority: dict[str, Decimal] = Field(
+    approval_authority: dict[str, NonNegative] = Field(
         default_factory=lambda: {"customer_manager": Decimal("0"), "approver": Decimal("100000"),
                                  "county_approver": Decimal("300000")},
         description="the most each role may approve on this product; a staff member's own limit may be lower")
-    grade_factors: dict[str, Decimal] = Field(default_factory=lambda: {
+    grade_factors: dict[str, Fraction] = Field(default_factory=lambda: {
         "AAA": Decimal("1.0"), "AA": Decimal("0.8"), "A": Decimal("0.6"), "B": Decimal("0.3"), "C": Decimal("0")})
-    limit_asset_weight: Decimal = Decimal("0.3")
-    limit_income_weight: Decimal = Decimal("1.0")
+    limit_asset_weight: Decimal = Field(default=Decimal("0.3"), ge=0, le=10)
+    limit_income_weight: Decimal = Field(default=Decimal("1.0"), ge=0, le=10)
     # Pricing adjustments in basis points, read by the pricing rule set: customer type, contribution stars
     # ("5": five stars) and policy tags (e.g. credit_village); a customer without stars gets no star term.
     customer_type_adjust_bp: dict[str, int] = Field(default_factory=dict)
