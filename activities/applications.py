@@ -24,8 +24,9 @@ from db.application_store import (
 )
 from db.engine import session_scope
 from db.models import LoanApplication
-from domain import acceptance, approval, pricing
+from domain import acceptance, admission, approval, pricing
 from domain.acceptance import ApplicationFacts
+from domain.admission import CustomerFacts
 from domain.identity import IdProblem, normalise_resident_id
 from domain.refusals import Refusal
 from workflows.messages import (
@@ -52,26 +53,42 @@ class ApplicationActivities:
 
     @activity.defn
     def accept(self, ref: ApplicationRef) -> AcceptanceResult:
-        """受理: identity (here), then the product's acceptance rule set (age window, region, bounds, guarantors,
-        no other open application), recorded as a decision."""
+        """准入 then 受理: the product's admission rule set decides whether this customer may borrow on it at all
+        (type served, age window, region, blacklist and court list, a valid resident ID, no other open
+        application); only an admitted customer's application goes to the acceptance rule set (amount, term,
+        repayment method, guarantee). Each is recorded as a decision."""
         today = business_today()
         with session_scope(self._engine) as session:
             app = get_application(session, ref.application_id)
             customer = get_customer(session, app.customer_id)
-            refusals: list[Refusal] = []
+            id_problem: IdProblem | None = None
             try:
                 normalise_resident_id(customer.resident_id)
             except IdProblem as problem:
-                refusals.append(Refusal(code=problem.code, zh=problem.zh, en=problem.en, field="resident_id"))
-            facts = ApplicationFacts(
+                id_problem = problem
+            who = CustomerFacts(customer_type=customer.customer_type, birth_date=customer.birth_date,
+                                residence_region=customer.region_code, blacklisted=customer.blacklisted,
+                                court_dishonest=customer.court_dishonest,
+                                id_problem=id_problem.code if id_problem else None,
+                                other_open_applications=count_other_open(session, app))
+            asked = ApplicationFacts(
                 amount=app.amount, term_months=app.term_months, repayment_method=app.repayment_method,
-                guarantee_type=app.guarantee_type, borrower_id=app.customer_id, guarantor_ids=ref.guarantor_customer_ids,
-                birth_date=customer.birth_date, residence_region=customer.region_code,
-                other_open_applications=count_other_open(session, app))
-        inputs = acceptance.rule_facts(facts, ref.product, today)
+                guarantee_type=app.guarantee_type, borrower_id=app.customer_id, guarantor_ids=ref.guarantor_customer_ids)
+        facts = admission.rule_facts(who, ref.product, today)
+        admitted = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
+                          scenario="admission", inputs=facts, as_of=today, read=admission.outcome,
+                          key=_key(ref, "admission"))
+        if admitted.outcome != "admit":
+            refusals = [Refusal(code=id_problem.code, zh=id_problem.zh, en=id_problem.en, field=r.field)
+                        if id_problem is not None and r.code == id_problem.code else r
+                        for r in admission.refusals(admitted.result, facts)]
+            return AcceptanceResult(accepted=False, refusals=refusals, rule_set_version=admitted.rule_set_version,
+                                    decision_id=admitted.decision_id)
+        inputs = acceptance.rule_facts(asked, ref.product, today)
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
-                         scenario="acceptance", inputs=inputs, as_of=today, read=acceptance.outcome)
-        refusals += acceptance.refusals(decided.result, inputs)
+                         scenario="acceptance", inputs=inputs, as_of=today, read=acceptance.outcome,
+                         key=_key(ref, "acceptance"))
+        refusals = acceptance.refusals(decided.result, inputs)
         return AcceptanceResult(accepted=not refusals, refusals=refusals, rule_set_version=decided.rule_set_version,
                                 decision_id=decided.decision_id)
 
@@ -91,12 +108,13 @@ class ApplicationActivities:
                                     request_key=rating_request_key(), application_id=ref.application_id)
         decided = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
                          scenario="approval", inputs=approval.rule_facts(ref.product, amount, guarantee_type, outcome),
-                         as_of=today, read=approval.outcome)
+                         as_of=today, read=approval.outcome, key=_key(ref, "approval"))
         price = None
         if decided.outcome != "reject":
             priced = decide(self._engine, application_id=ref.application_id, product_code=ref.product.code,
-                            scenario="pricing", as_of=today, read=pricing.outcome,
-                            inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type))
+                            scenario="pricing", as_of=today, read=pricing.outcome, key=_key(ref, "pricing"),
+                            inputs=pricing.rule_facts(ref.product, guarantee_type, outcome.grade, customer_type,
+                                                      stars=outcome.stars, policy_tags=outcome.policy_tags))
             price = pricing.price(ref.product, guarantee_type, outcome.grade, today, lpr_table,
                                   pricing.adjustments_of(priced.result))
         with session_scope(self._engine) as session:
@@ -146,6 +164,10 @@ class ApplicationActivities:
             upsert_guarantee(session, application_id=record.application_id, slot=record.slot, attempt=record.attempt,
                              guarantor_customer_id=record.guarantor_customer_id, workflow_id=record.workflow_id,
                              status=record.status, now=utcnow())
+
+
+def _key(ref: ApplicationRef, scenario: str) -> str | None:
+    return f"{ref.decision_key}:{scenario}" if ref.decision_key else None
 
 
 def _apply(session: Session, app: LoanApplication, update: StageUpdate) -> None:

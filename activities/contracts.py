@@ -22,10 +22,19 @@ from db.line_store import get_line, note_by_no
 from db.models import Customer, Document, LoanApplication, ScheduleInstallment
 from db.repositories.applications import documents as all_documents_of
 from db.repositories.documents import by_no as document_by_no
-from documents.models import GuaranteeContractData, Lender, LoanContractData, LoanNoteData, Party, ScheduleRow
+from documents.models import (
+    GuaranteeContractData,
+    Lender,
+    LoanContractData,
+    LoanNoteData,
+    Party,
+    ScheduleRow,
+    SpreadTerm,
+)
 from documents.render import RenderedDocument
 from documents.renderer import DocumentRenderer
-from domain import pricing
+from domain import pricing, reasons
+from domain.pricing import PriceBreakdown
 from domain.schedule import add_months
 from workflows.messages import (
     DocumentRef,
@@ -51,6 +60,22 @@ class _Draft:
 def _party(customer: Customer) -> Party:
     return Party(name=customer.name, resident_id=customer.resident_id, mobile=customer.mobile,
                  address=customer.address or f"行政区划代码{customer.region_code}")
+
+
+def _spread_terms(price: PriceBreakdown | None, printed_bp: int, guarantee_type: str) -> list[SpreadTerm]:
+    """The spread term by term, as the customer's price breakdown shows it; a floor or cap that held the
+    rate is a term of its own, so the terms add up to the spread the contract prints."""
+    if price is None:
+        return []
+    terms = [SpreadTerm(label=f"{'保证' if guarantee_type == 'guaranteed' else '信用'}贷款基础加点", bp=price.spread_bp)]
+    if price.adjustments:
+        terms += [SpreadTerm(label=reasons.explain(a.code, {}).zh, bp=a.bp) for a in price.adjustments]
+    elif price.grade_adjust_bp:  # priced before adjustments were itemised
+        terms.append(SpreadTerm(label="信用等级利率调整", bp=price.grade_adjust_bp))
+    held = printed_bp - sum(t.bp for t in terms)
+    if held:
+        terms.append(SpreadTerm(label="按产品利率下限执行" if held > 0 else "按产品利率上限执行", bp=held))
+    return terms
 
 
 def _contract_no(app_no: str, revision: int) -> str:
@@ -161,6 +186,7 @@ class ContractActivities:
             repayment_method=app.repayment_method, purpose=app.purpose, lpr=lpr, lpr_tenor=tenor, lpr_date=lpr_date,
             # The rate may have been clamped to the product's floor or cap: print the spread that adds up.
             spread_bp=int((request.annual_rate - lpr) / BP), repricing="fixed", annual_rate=request.annual_rate,
+            spread_terms=_spread_terms(request.price, int((request.annual_rate - lpr) / BP), app.guarantee_type),
             guarantee_type=app.guarantee_type,
             guarantors=[_party(get_customer(session, c)) for _, c in sorted(request.guarantor_slots.items())],
             line_expiry=add_months(today, request.line_validity_months), revolving=request.revolving, disbursement_account=account,

@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 from activities.clock import business_today, utcnow
 from activities.decisions import decide
 from adapters.core_banking.port import CoreBanking
-from db import lpr_store
+from db import lpr_store, rule_store
 from db.application_store import get_application, get_customer
 from db.engine import session_scope
 from db.line_store import get_line, line_for_application, note_by_no, signed_line_expiry
@@ -85,17 +85,23 @@ class CreditLineActivities:
             grade = app.grade or "B"
             customer_no = customer.customer_no
             lpr_table = lpr_store.table(session)
-            price_facts = pricing.rule_facts(request.product, app.guarantee_type, grade, customer.customer_type)
+            # Stars and policy tags as the application was priced with them (its latest pricing decision).
+            priced_with = [d.inputs for d in rule_store.decisions_of(session, app.id) if d.scenario == "pricing"]
+            price_facts = pricing.rule_facts(request.product, app.guarantee_type, grade, customer.customer_type,
+                                             stars=priced_with[-1].get("stars") if priced_with else None,
+                                             policy_tags=priced_with[-1].get("policy_tags") if priced_with else None)
             facts = drawdown.rule_facts(blacklisted=customer.blacklisted, currently_overdue=customer.currently_overdue,
                                         amount=request.amount, term_months=request.term_months,
                                         repayment_method=request.repayment_method, payment_mode=request.payment_mode,
                                         grade=grade)
         try:
             decided = decide(self._engine, application_id=app.id, product_code=request.product.code,
-                             scenario="drawdown", inputs=facts, as_of=today, read=drawdown.outcome)
+                             scenario="drawdown", inputs=facts, as_of=today, read=drawdown.outcome,
+                             key=f"{request.note_no}:drawdown")
             if decided.outcome == "allow":
                 priced = decide(self._engine, application_id=app.id, product_code=request.product.code,
-                                scenario="pricing", inputs=price_facts, as_of=today, read=pricing.outcome)
+                                scenario="pricing", inputs=price_facts, as_of=today, read=pricing.outcome,
+                                key=f"{request.note_no}:pricing")
         except ApplicationError as err:
             if err.type != "RuleEvaluationFailed":
                 raise

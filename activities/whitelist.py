@@ -76,7 +76,7 @@ class WhitelistActivities:
         offer = min(preapproved, outcome.credit_limit)
         decided = decide(self._engine, application_id=None, product_code=inp.product.code, scenario="approval",
                          inputs=approval.rule_facts(inp.product, offer, "credit", outcome), as_of=business_today(),
-                         read=approval.outcome)
+                         read=approval.outcome, key=f"{inp.offer_no}:approval")
         with session_scope(self._engine) as session:
             row = _row(session, inp.row_id)
             row.customer_id, row.grade, row.offer_limit = customer_id, outcome.grade, offer
@@ -131,7 +131,8 @@ class WhitelistActivities:
                 amount=app.amount, term_months=app.term_months, repayment_method=app.repayment_method,
                 guarantee_type="credit", channel="whitelist", branch_code=app.branch_code,
                 escalation_branch_code=branch.parent_code if branch else None,
-                branch_approval_limit=staff.highest_authority(session, app.branch_code))
+                branch_approval_limit=inp.product.authority_limit("approver",
+                                                                  staff.highest_authority(session, app.branch_code)))
             return ApplicationOpened(app_no=app.app_no, workflow_id=app.workflow_id, start=start)
 
 

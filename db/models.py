@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.types import FenAmount, MoneyType, RateType, UtcDateTime
@@ -468,21 +468,31 @@ class DecisionRecord(SQLModel, table=True):
     trace: list = json_field(list)
     error: str | None = Field(default=None, max_length=500)
     error_node: str | None = Field(default=None, max_length=64)
+    decision_key: str | None = Field(default=None, max_length=160, unique=True,
+                                     description="<workflow id>:<step>:<scenario>: a retried activity finds its record")
     decided_at: datetime = timestamp()
 
 
 class LprRate(SQLModel, table=True):
-    """The loan prime rate as published, one row per tenor and effective date (the pricing table of issue 3)."""
+    """The loan prime rate as published, one row per tenor and effective date (the pricing table of issue 3).
+
+    draft (entered) -> approved (by a second person: only approved rows price loans) or rejected (kept, with
+    the reason). One live (draft or approved) row per tenor and date; a rejected one leaves room for another."""
 
     __tablename__ = "lpr_rate"
-    __table_args__ = (UniqueConstraint("tenor", "effective_from"),)
+    __table_args__ = (Index("uq_lpr_rate_live", "tenor", "effective_from", unique=True,
+                            postgresql_where=text("status <> 'rejected'"), sqlite_where=text("status <> 'rejected'")),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenor: str = Field(max_length=4, description="1Y | 5Y")
     effective_from: date
     rate: Decimal = Field(sa_type=RateType, description="a fraction: 0.0300 is 3.00 %")
+    status: str = Field(default="draft", max_length=16, description="draft | approved | rejected")
     created_by: str = Field(max_length=64)
     created_at: datetime = timestamp()
+    decided_by: str | None = Field(default=None, max_length=64, description="who approved or rejected it")
+    decided_at: datetime | None = timestamp(default=None, nullable=True)
+    reject_reason: str | None = Field(default=None, max_length=200)
 
 
 class ProductVersion(SQLModel, table=True):

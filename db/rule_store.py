@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from db.models import DecisionRecord, RuleSet
@@ -17,7 +18,7 @@ from domain import rules
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "rules"
 SHIPPED_FROM = date(2000, 1, 1)
-SCENARIOS_SHIPPED = ("acceptance", "approval", "drawdown", "pricing")
+SCENARIOS_SHIPPED = ("admission", "acceptance", "approval", "drawdown", "pricing")
 DEFAULT_PRODUCT = "NONG_E_DAI"
 _CONTENT: dict[str, dict[str, Any]] = {}  # checksum -> JDM content, as read from rule_set
 
@@ -162,14 +163,31 @@ def listing(session: Session, *, product_code: str | None, scenario: str | None,
 def record(session: Session, *, application_id: int | None, product_code: str, scenario: str, rule_set: InForce,
            outcome: str, reason_codes: list[str], inputs: dict[str, Any], result: dict[str, Any],
            trace: list[dict[str, Any]], now: datetime, error: str | None = None,
-           error_node: str | None = None) -> DecisionRecord:
+           error_node: str | None = None, key: str | None = None) -> DecisionRecord:
+    """A new decision record. With `key`, a record already made under it (a concurrent attempt that won the
+    race: the UNIQUE key keeps one) is returned instead; the caller looks the key up first (`by_key`). A lost
+    race rolls the session back, so a keyed record goes in a transaction of its own."""
     row = DecisionRecord(application_id=application_id, product_code=product_code, scenario=scenario,
                          rule_set_id=rule_set.rule_set_id, rule_set_version=rule_set.version, outcome=outcome,
                          reason_codes=reason_codes, inputs=json.loads(rules.facts_json(inputs)), result=result,
-                         trace=trace, error=error[:500] if error else None, error_node=error_node, decided_at=now)
+                         trace=trace, error=error[:500] if error else None, error_node=error_node, decided_at=now,
+                         decision_key=key)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        if key is None:
+            raise
+        session.rollback()
+        found = by_key(session, key)
+        if found is None:
+            raise
+        return found
     return row
+
+
+def by_key(session: Session, key: str) -> DecisionRecord | None:
+    return session.exec(select(DecisionRecord).where(DecisionRecord.decision_key == key)).first()
 
 
 def decisions_of(session: Session, application_id: int) -> list[DecisionRecord]:

@@ -74,6 +74,13 @@ class Lender(_Frozen):
     address: Text
 
 
+class SpreadTerm(_Frozen):
+    """One term of the spread as the customer's price breakdown shows it (e.g. 信用等级 AA 利率调整, -20 bp)."""
+
+    label: Text
+    bp: int = Field(ge=-2000, le=2000)
+
+
 class LoanContractData(_Frozen):
     """Terms of one 借款合同. Rates are fractions (0.05 = 5%), as in domain.pricing."""
 
@@ -91,6 +98,8 @@ class LoanContractData(_Frozen):
     lpr_tenor: Literal["1Y", "5Y"]
     lpr_date: date
     spread_bp: int = Field(ge=-1000, le=2000)
+    # What the spread is made of (base spread by guarantee type, each adjustment, a floor or cap), when known.
+    spread_terms: list[SpreadTerm] = Field(default_factory=list, max_length=12)
     repricing: Literal["fixed", "yearly"]
     annual_rate: Rate
     guarantee_type: GuaranteeType
@@ -106,6 +115,8 @@ class LoanContractData(_Frozen):
         # The contract prints "LPR + spread = rate": the three figures must agree exactly.
         if self.lpr + self.spread_bp * BP != self.annual_rate:
             raise ValueError(f"lpr {self.lpr} + {self.spread_bp}bp != annual_rate {self.annual_rate}")
+        if self.spread_terms and sum(t.bp for t in self.spread_terms) != self.spread_bp:
+            raise ValueError(f"the spread's terms do not add up to {self.spread_bp}bp")
         if self.guarantee_type == "credit" and self.guarantors:
             raise ValueError("a credit loan has no guarantors")
         if self.guarantee_type == "guaranteed" and not self.guarantors:

@@ -1,8 +1,11 @@
-"""Acceptance (受理): can this application be taken in at all?
+"""Acceptance (受理): can this application, as asked, be taken in?
 
-The conditions themselves are the product's acceptance rule set (a JDM decision model, by default
-`rules/NONG_E_DAI/acceptance.json`). This module turns what the caller gathered into the facts that
-rule set reads, and its refusal codes back into Chinese and English text with the product's figures.
+Application-level conditions (amount, term, repayment method, guarantee and guarantors), after admission
+(`domain/admission.py`) found the customer eligible. The conditions themselves are the product's
+acceptance rule set (a JDM decision model, by default `rules/NONG_E_DAI/acceptance.json`). This module
+turns what the caller gathered into the facts that rule set reads, and refusal codes (its own and the
+admission codes they share, such as the age window) back into Chinese and English text with the
+product's figures.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain import rules
-from domain.identity import age_on
 from domain.money import is_whole_fen
 from domain.products import ProductTerms
 from domain.refusals import Refusal
@@ -29,9 +31,6 @@ class ApplicationFacts(BaseModel):
     guarantee_type: str
     borrower_id: int
     guarantor_ids: list[int] = []
-    birth_date: date
-    residence_region: str
-    other_open_applications: int = 0
 
 
 def rule_facts(facts: ApplicationFacts, product: ProductTerms, as_of: date) -> dict[str, Any]:
@@ -47,18 +46,12 @@ def rule_facts(facts: ApplicationFacts, product: ProductTerms, as_of: date) -> d
         "term_months": facts.term_months, "repayment_method": facts.repayment_method,
         "guarantee_type": facts.guarantee_type, "guarantor_count": n,
         "guarantors_distinct": facts.borrower_id not in facts.guarantor_ids and len(set(facts.guarantor_ids)) == n,
-        "age": max(age_on(facts.birth_date, as_of), 0) if facts.birth_date <= as_of else 0,
-        "birth_in_future": facts.birth_date > as_of,
-        "residence_region": facts.residence_region,
-        "other_open_applications": facts.other_open_applications,
         "product": {
             "min_amount": product.min_amount,
             "amount_ceiling": min(product.max_amount, product.cap_for(facts.guarantee_type)),
             "min_term_months": product.min_term_months, "max_term_months": product.max_term_months,
             "repayment_methods": list(product.repayment_methods), "bullet_max_months": product.bullet_max_months,
             "guarantee_types": list(product.guarantee_types), "max_guarantors": product.max_guarantors,
-            "min_age": product.min_age, "max_age": product.max_age,
-            "region_prefixes": list(product.region_prefixes),
         },
     }
 

@@ -1,4 +1,5 @@
-"""Contract rate = LPR + spread, adjusted by grade, clamped to the product's floor and cap."""
+"""Contract rate = LPR + spread + adjustments (credit grade, customer type, contribution stars, policy tags, as
+the pricing rule set decides from the product's terms), clamped to the product's floor and cap last."""
 
 from __future__ import annotations
 
@@ -62,10 +63,16 @@ def price(product: ProductTerms, guarantee_type: str, grade: str, as_of: date,
                           adjustments=adjustments)
 
 
-def rule_facts(product: ProductTerms, guarantee_type: str, grade: str, customer_type: str) -> dict[str, Any]:
-    """What the pricing rule set reads: no personal data."""
+def rule_facts(product: ProductTerms, guarantee_type: str, grade: str, customer_type: str, *,
+               stars: int | None = None, policy_tags: list[str] | None = None) -> dict[str, Any]:
+    """What the pricing rule set reads: no personal data. `stars` None means not rated for contribution
+    (the rule set shows that as a term of 0 bp); tags are the customer's policy tags (e.g. credit_village)."""
     return {"grade": grade, "guarantee_type": guarantee_type, "customer_type": customer_type,
-            "product": {"grade_adjust_bp": dict(product.grade_adjust_bp)}}
+            "stars": stars, "policy_tags": sorted(policy_tags or []),
+            "product": {"grade_adjust_bp": dict(product.grade_adjust_bp),
+                        "customer_type_adjust_bp": dict(product.customer_type_adjust_bp),
+                        "star_adjust_bp": dict(product.star_adjust_bp),
+                        "tag_adjust_bp": dict(product.tag_adjust_bp)}}
 
 
 def adjustments_of(result: dict[str, Any]) -> list[Adjustment]:

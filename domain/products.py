@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -12,6 +12,8 @@ from domain.servicing import parse_order
 RepaymentMethod = Literal["equal_installment", "equal_principal", "interest_monthly", "interest_quarterly", "bullet"]
 GuaranteeType = Literal["credit", "guaranteed"]
 Channel = Literal["self_service", "staff_proxy", "whitelist"]
+NonNegative = Annotated[Decimal, Field(ge=0)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 
 REPAYMENT_METHOD_ZH: dict[str, str] = {
     "equal_installment": "等额本息",
@@ -40,12 +42,6 @@ class ProductTerms(BaseModel):
     line_validity_months: int = 36
     revolving: bool = True
     limit_coefficient: Decimal = Decimal("1.0")
-    # Credit limit = min(cap, (net assets x asset weight + annual net income x income weight) x grade factor
-    # x limit coefficient), down to 1,000 (DOMAIN.md "Rating and limits"; domain/rating/limits.py).
-    grade_factors: dict[str, Decimal] = Field(default_factory=lambda: {
-        "AAA": Decimal("1.0"), "AA": Decimal("0.8"), "A": Decimal("0.6"), "B": Decimal("0.3"), "C": Decimal("0")})
-    limit_asset_weight: Decimal = Decimal("0.3")
-    limit_income_weight: Decimal = Decimal("1.0")
     credit_cap: Decimal = Decimal("200000")
     guaranteed_cap: Decimal = Decimal("300000")
     lpr_tenor: Literal["1Y", "5Y"] = "1Y"
@@ -68,6 +64,23 @@ class ProductTerms(BaseModel):
     # The borrower signs each drawdown's note (借据) before the money moves; unsigned by then, it is cancelled.
     note_signing_deadline_hours: int = 24
     referral_deadline_hours: int = 168
+    # Issue 3: who the product serves, how far each role may approve, and the limit formula's knobs
+    # (min(cap, (net assets x asset weight + income x income weight) x grade factor x coefficient)).
+    customer_types: list[str] = Field(default_factory=lambda: ["farmer", "individual_business", "salaried"],
+                                      description="customer types served; admission refuses the others")
+    approval_authority: dict[str, NonNegative] = Field(
+        default_factory=lambda: {"customer_manager": Decimal("0"), "approver": Decimal("100000"),
+                                 "county_approver": Decimal("300000")},
+        description="the most each role may approve on this product; a staff member's own limit may be lower")
+    grade_factors: dict[str, Fraction] = Field(default_factory=lambda: {
+        "AAA": Decimal("1.0"), "AA": Decimal("0.8"), "A": Decimal("0.6"), "B": Decimal("0.3"), "C": Decimal("0")})
+    limit_asset_weight: Decimal = Field(default=Decimal("0.3"), ge=0, le=10)
+    limit_income_weight: Decimal = Field(default=Decimal("1.0"), ge=0, le=10)
+    # Pricing adjustments in basis points, read by the pricing rule set: customer type, contribution stars
+    # ("5": five stars) and policy tags (e.g. credit_village); a customer without stars gets no star term.
+    customer_type_adjust_bp: dict[str, int] = Field(default_factory=dict)
+    star_adjust_bp: dict[str, int] = Field(default_factory=lambda: {"4": -10, "5": -20, "6": -30, "7": -40})
+    tag_adjust_bp: dict[str, int] = Field(default_factory=lambda: {"credit_village": -20})
 
     @field_validator("allocation_order")
     @classmethod
@@ -76,6 +89,13 @@ class ProductTerms(BaseModel):
 
     def cap_for(self, guarantee_type: str) -> Decimal:
         return self.guaranteed_cap if guarantee_type == "guaranteed" else self.credit_cap
+
+    def authority_limit(self, role: str, staff_limit: Decimal | None) -> Decimal | None:
+        """The lower of a staff member's own limit and the product's for their role (`county_approver` for an
+        approver of the county branch); None when the staff limit is unknown."""
+        if staff_limit is None:
+            return None
+        return min(staff_limit, self.approval_authority.get(role, staff_limit))
 
 
 def nongedai_default() -> ProductTerms:

@@ -95,7 +95,8 @@ def _prepare(session: Session, principal: Principal, body: ApplicationIn, *, now
         guarantee_type=app.guarantee_type,  # type: ignore[arg-type]
         channel=app.channel,  # type: ignore[arg-type]
         branch_code=app.branch_code, escalation_branch_code=branch.parent_code if branch else None,
-        branch_approval_limit=staff.highest_authority(session, app.branch_code),
+        # Above what the branch's approvers may approve on this product, the county decides at once.
+        branch_approval_limit=terms.authority_limit("approver", staff.highest_authority(session, app.branch_code)),
         initiator_staff_id=app.initiator_staff_id, guarantor_customer_ids=[g.id for g in guarantors if g.id])
     attributes = TypedSearchAttributes([
         SearchAttributePair(sa.STAGE, "submitted"), SearchAttributePair(sa.BRANCH, app.branch_code),

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from db import rule_store
 from db.models import DecisionRecord, LoanApplication, RuleSet
 from db.repositories import catalogue
-from domain import acceptance, approval, drawdown, pricing, reasons, rules
+from domain import acceptance, admission, approval, drawdown, pricing, reasons, rules
 from services.application_views import visible
 from services.clock import utcnow
 from services.errors import ProblemError, not_found
@@ -31,7 +31,7 @@ from services.schemas.rules import (
 )
 
 READERS: dict[str, Callable[[dict[str, Any]], tuple[str, list[str]]]] = {
-    "acceptance": acceptance.outcome, "approval": approval.outcome, "drawdown": drawdown.outcome,
+    "admission": admission.outcome, "acceptance": acceptance.outcome, "approval": approval.outcome, "drawdown": drawdown.outcome,
     "pricing": pricing.outcome}
 
 

@@ -95,6 +95,7 @@ class LoanApplicationWorkflow:
         self._closing = False
         self._price: PriceBreakdown | None = None
         self._amend: AmendTermsInput | None = None
+        self._reviews = 0
 
     # ---- the flow ----------------------------------------------------------------------------
 
@@ -140,7 +141,8 @@ class LoanApplicationWorkflow:
         acceptance: AcceptanceResult = await workflow.execute_activity_method(
             ApplicationActivities.accept,
             ApplicationRef(application_id=inp.application_id, product=inp.product,
-                           guarantor_customer_ids=inp.guarantor_customer_ids),
+                           guarantor_customer_ids=inp.guarantor_customer_ids,
+                           decision_key=f"{workflow.info().workflow_id}:accept"),
             **policies.DB_WRITE.kwargs())
         if not acceptance.accepted:
             return await self._end("rejected", "rejected", [r.code for r in acceptance.refusals], "rejected",
@@ -258,9 +260,11 @@ class LoanApplicationWorkflow:
         """Review, guarantors and approval, looping on refer-back. None when the application ended."""
         while True:
             await self._stage("reviewing")
+            self._reviews += 1  # a referred-back application is reviewed again: a decision of its own
             review: ReviewResult = await workflow.execute_activity_method(
                 ApplicationActivities.review,
-                ApplicationRef(application_id=inp.application_id, product=inp.product),
+                ApplicationRef(application_id=inp.application_id, product=inp.product,
+                               decision_key=f"{workflow.info().workflow_id}:review-{self._reviews}"),
                 **policies.RATING.kwargs())
             self._state.grade, self._state.credit_limit = review.grade, review.credit_limit
             self._state.annual_rate = review.price.annual_rate if review.price else None
@@ -484,11 +488,22 @@ class LoanApplicationWorkflow:
             amount = d.approved_amount or self._in.amount
             if amount <= 0 or amount > self._in.amount:
                 raise refuse("AmountInvalid", "批准金额须大于零且不超过申请金额", "approved amount must be within the request")
-            if amount > d.authority_limit:
-                raise refuse("AuthorityExceeded", f"超出您的审批权限({d.authority_limit:,.2f}元)",
-                             "amount exceeds your approval authority")
+            limit = self._authority(d.approver_role, d.approver_branch, d.authority_limit)
+            if amount > limit:
+                raise refuse("AuthorityExceeded", f"超出您的审批权限({limit:,.2f}元)",
+                             f"amount exceeds your approval authority ({limit:,.2f})")
         elif not d.reason_codes:
             raise refuse("ReasonRequired", "拒绝或退回须填写原因", "a reason code is required")
+
+    def _authority(self, role: str, branch: str, staff_limit: Decimal) -> Decimal:
+        """The lower of the approver's own limit and the pinned product's for their role; an approver of the
+        county branch (where escalations go) has the county's. Validators do not run on replay, so old
+        histories are unaffected."""
+        county = branch == self._in.escalation_branch_code and branch != self._in.branch_code
+        limit = self._in.product.authority_limit("county_approver" if county and role == "approver" else role,
+                                                 staff_limit)
+        assert limit is not None
+        return limit
 
     @workflow.update(name=names.UPDATE_SUPPLY_INFO)
     def supply_info(self, request: SupplyInfoInput) -> ApplicationState:
@@ -538,9 +553,10 @@ class LoanApplicationWorkflow:
         if not 0 < request.approved_amount <= current:
             raise refuse("AmountInvalid", "变更后的金额须大于零且不高于原批准金额",
                          "the amended amount must be positive and not above the approved amount")
-        if request.approved_amount > request.authority_limit:
-            raise refuse("AuthorityExceeded", f"超出您的审批权限({request.authority_limit:,.2f}元)",
-                         "amount exceeds your approval authority")
+        limit = self._authority(request.approver_role, request.approver_branch, request.authority_limit)
+        if request.approved_amount > limit:
+            raise refuse("AuthorityExceeded", f"超出您的审批权限({limit:,.2f}元)",
+                         f"amount exceeds your approval authority ({limit:,.2f})")
         product = self._in.product
         term = request.term_months or self._state.term_months or self._in.term_months
         method = request.repayment_method or self._state.repayment_method or self._in.repayment_method

@@ -307,6 +307,9 @@ class ApplicationRef(BaseModel):
     application_id: int
     product: ProductTerms
     guarantor_customer_ids: list[int] = []
+    decision_key: str | None = Field(
+        default=None, description="<workflow id>:<step>, from the workflow: a retried step finds the decisions "
+                                  "it already recorded (none in old histories: those decide afresh)")
 
 
 class AcceptanceResult(BaseModel):

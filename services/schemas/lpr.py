@@ -18,9 +18,18 @@ class LprIn(RequestModel):
                           description="a fraction: 0.0300 is 3.00 %")
 
 
+class LprRejectIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=200, description="why the entry is wrong, for the record")
+
+
 class LprView(BaseModel):
+    id: int | None = Field(default=None, description="None for the code's published table (nothing stored yet)")
     tenor: str
     effective_from: date
     rate: Decimal
+    status: str = Field(description="draft (prices nothing yet) | approved | rejected")
     created_by: str
     created_at: datetime | None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reject_reason: str | None = None

@@ -12,7 +12,7 @@ from domain.refusals import Refusal
 from domain.rules import RuleTestCase
 from services.schemas.common import RequestModel
 
-WiredScenario = Literal["acceptance", "approval", "drawdown", "pricing"]
+WiredScenario = Literal["admission", "acceptance", "approval", "drawdown", "pricing"]
 
 
 class RuleSetIn(RequestModel):

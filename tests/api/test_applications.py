@@ -189,3 +189,16 @@ def test_detail_adds_the_live_state_when_temporal_answers(client, engine, api_se
     workflows.query_outcomes[names.QUERY_STATE] = TemporalUnavailable("down")
     r = client.get(f"/v1/applications/{app.app_no}", headers=headers)
     assert r.status_code == 200 and r.json()["live"] is None
+
+
+def test_the_branch_limit_that_routes_approvals_is_capped_by_the_products_approver_limit(client, engine, api_settings,
+                                                                                        workflows):
+    """A branch approver may hold 300,000 of authority, but 农e贷 lets a branch approver approve 100,000: the
+    workflow learns 100,000, so a larger amount goes to the county at once."""
+    data.add_staff(engine, "approver", authority="300000")
+    customer = data.add_customer(engine)
+    r = client.post("/v1/applications", json=BODY, headers=data.key(**data.customer_headers(api_settings, customer)))
+    assert r.status_code == 201, r.text
+    [start] = workflows.starts
+    assert start.arg.branch_approval_limit == Decimal("100000")
+    assert start.arg.product.approval_authority["approver"] == Decimal("100000")

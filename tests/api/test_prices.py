@@ -63,3 +63,23 @@ def test_an_unpriced_application_says_so(client, engine, api_settings):
     app = data.add_application(engine, borrower, stage="accepting")
     r = client.get(f"/v1/applications/{app.app_no}/price", headers=data.customer_headers(api_settings, borrower))
     assert_problem(r, 404, "PRICE_NOT_AVAILABLE", field="app_no")
+
+
+def test_stars_and_policy_tags_each_show_as_a_term(client, engine, api_settings):
+    """The pricing decision recorded after the approval adjusted for five stars and a credit village: the
+    breakdown lists each with its text (DOMAIN.md's AA farmer with 5 stars, and the village's 20 bp)."""
+    app, borrower = _priced(engine, grade="AA", rate="0.044")
+    adjustments = [{"code": "GRADE_AA", "bp": -20}, {"code": "STARS_5", "bp": -20},
+                   {"code": "TAG_CREDIT_VILLAGE", "bp": -20}]
+    with session_scope(engine) as s:
+        in_force = rule_store.in_force(s, "NONG_E_DAI", "pricing", REVIEWED.date())
+        rule_store.record(s, application_id=app.id, product_code="NONG_E_DAI", scenario="pricing", rule_set=in_force,
+                          outcome="priced", reason_codes=[a["code"] for a in adjustments], inputs={},
+                          result={"adjustments": adjustments}, trace=[], now=REVIEWED)
+    out = client.get(f"/v1/applications/{app.app_no}/price", headers=data.customer_headers(api_settings, borrower)).json()
+    assert [t["code"] for t in out["terms"]] == ["LPR", "SPREAD", "GRADE_AA", "STARS_5", "TAG_CREDIT_VILLAGE",
+                                                 "ANNUAL_RATE"]
+    assert out["terms"][3]["zh"] == "贡献度5星利率调整 -20 基点" and out["terms"][3]["en"] == \
+        "rate adjustment for 5 contribution stars -20 bp"
+    assert out["terms"][4]["zh"] == "政策标签「信用村」利率调整 -20 基点"
+    assert Decimal(out["annual_rate"]) == Decimal("0.044") and out["grade_adjust_bp"] == -60

@@ -81,6 +81,11 @@ def test_invalid_terms_are_refused_naming_the_field(client, people, code):
     r = client.post(f"/v1/products/{code}/versions", json={"name": "x", "terms": {"repayment_methods": ["balloon"]}},
                     headers=people["ops"])
     assert_problem(r, 422, "PRODUCT_TERMS_INVALID")
+    for terms, field in [({"approval_authority": {"approver": "-1"}}, "terms.approval_authority.approver"),
+                         ({"grade_factors": {"AA": "1.5"}}, "terms.grade_factors.AA"),
+                         ({"limit_asset_weight": "-0.1"}, "terms.limit_asset_weight")]:
+        r = client.post(f"/v1/products/{code}/versions", json={"name": "x", "terms": terms}, headers=people["ops"])
+        assert_problem(r, 422, "PRODUCT_TERMS_INVALID", field=field)
     assert_problem(client.post(f"/v1/products/{code}/versions", json={"name": "x"}, headers=people["manager"]), 403,
                    "ROLE_FORBIDDEN")
 

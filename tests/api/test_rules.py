@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,8 @@ import pytest
 from db import rule_store
 from db.engine import session_scope
 from db.models import Customer, LoanApplication, Product
-from domain import approval, rules
+from domain import admission, approval, rules
+from domain.admission import CustomerFacts
 from domain.products import nongedai_default
 from domain.scorecard import RatingOutcome
 from tests.api import data
@@ -110,7 +111,9 @@ def test_who_may_upload_and_what(client, people, product):
     assert_problem(client.post("/v1/rule-sets", json=body("NO_SUCH"), headers=people["ops"]), 422,
                    "PRODUCT_UNKNOWN", field="product_code")
     r = client.post("/v1/rule-sets", json=body(product) | {"scenario": "admission"}, headers=people["ops"])
-    assert_problem(r, 422, "VALIDATION_FAILED")  # no step reads admission rule sets yet
+    assert "admission step" in assert_problem(r, 422, "RULE_SET_INVALID")["en"]  # an approval graph admits no one
+    r = client.post("/v1/rule-sets", json=body(product) | {"scenario": "collections"}, headers=people["ops"])
+    assert_problem(r, 422, "VALIDATION_FAILED")  # no step reads such a rule set
     r = client.post("/v1/rule-sets", json=body(product) | {"scenario": "pricing"}, headers=people["ops"])
     assert "pricing step" in assert_problem(r, 422, "RULE_SET_INVALID")["en"]  # an approval graph is no price
 
@@ -183,3 +186,51 @@ def test_decisions_and_their_explanation_within_scope(client, engine, api_settin
     assert_problem(client.get(f"/v1/decisions/{decision_id}/explanation",
                               headers=data.customer_headers(api_settings, borrower)), 403, "ROLE_FORBIDDEN")
     assert_problem(client.get("/v1/decisions/999999999/explanation", headers=manager), 404, "DECISION_NOT_FOUND")
+
+
+ADMISSION, ADMISSION_TESTS = rule_store.shipped("NONG_E_DAI", "admission")
+
+
+def _admitted(engine, product: str, customer_type: str) -> int:
+    """An application admitted (or not) by the shipped admission rule set, recorded as the accept activity does."""
+    app = data.add_application(engine, data.add_customer(engine))
+    facts = admission.rule_facts(CustomerFacts(customer_type=customer_type, birth_date=date(1980, 1, 1),
+                                               residence_region="350322"), nongedai_default(), datetime.now(UTC).date())
+    with session_scope(engine) as s:
+        in_force = rule_store.in_force(s, "NONG_E_DAI", "admission", datetime.now(UTC).date())
+        evaluation = rules.evaluate(in_force.content, facts)
+        outcome, codes = admission.outcome(evaluation.result)
+        return rule_store.record(s, application_id=app.id, product_code=product, scenario="admission",
+                                 rule_set=in_force, outcome=outcome, reason_codes=codes, inputs=facts,
+                                 result=evaluation.result, trace=evaluation.trace, now=datetime.now(UTC)).id
+
+
+def test_an_admission_rule_set_is_uploaded_dry_run_and_activated_like_the_others(client, engine, people, product):
+    """A stricter admission: salaried customers are no longer admitted, whatever the product terms say. The dry
+    run over the recorded admissions names the one that would change; the uploader cannot activate it."""
+    _admitted(engine, product, "farmer")
+    changed = _admitted(engine, product, "salaried")
+    content = copy.deepcopy(ADMISSION)
+    table = next(n for n in content["nodes"] if n["id"] == "eligibility")
+    rule = next(r for r in table["content"]["rules"] if r["code"] == "'CUSTOMER_TYPE_NOT_SERVED'")
+    rule["when"] = "customer_type == 'salaried' or not contains(product.customer_types, customer_type)"
+    tests = [t.model_dump() for t in ADMISSION_TESTS]
+    tests.append({"name": "salaried no longer", "input": tests[0]["input"] | {"customer_type": "salaried"},
+                  "expect": {"admitted": False, "reason_codes": ["CUSTOMER_TYPE_NOT_SERVED"]}})
+    r = client.post("/v1/rule-sets", json=body(product, content, tests) | {"scenario": "admission"},
+                    headers=people["admin"])
+    assert r.status_code == 201, r.text
+    draft = r.json()
+    assert draft["label"] == f"{product}/admission@v1"
+    report = client.post(f"/v1/rule-sets/{draft['id']}/dry-run", json={"last": 10}, headers=people["ops"]).json()
+    assert (report["evaluated"], report["changed"]) == (2, 1)
+    (change,) = report["changes"]
+    assert change["decision_id"] == changed
+    assert (change["before"]["outcome"], change["after"]["outcome"]) == ("admit", "reject")
+    assert change["why"][0]["zh"] == "本产品不面向该类客户"
+    assert_problem(client.post(f"/v1/rule-sets/{draft['id']}/activation", headers=people["admin"]), 409,
+                   "MAKER_CHECKER")
+    r = client.post(f"/v1/rule-sets/{draft['id']}/activation", headers=people["admin2"])
+    assert r.status_code == 200 and r.json()["status"] == "active"
+    with session_scope(engine) as s:
+        assert rule_store.in_force(s, product, "admission", datetime.now(UTC).date()).rule_set_id == draft["id"]

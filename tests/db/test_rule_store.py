@@ -35,7 +35,7 @@ def test_without_a_rule_set_the_shipped_default_is_in_force(engine, product_code
         assert (found.rule_set_id, found.content) == (None, APPROVAL)
         assert found.version == f"{product_code}/approval@shipped-{rules.checksum(APPROVAL)[:8]}"
         with pytest.raises(LookupError):  # nothing ships for a scenario no step reads
-            rule_store.in_force(s, product_code, "admission", date(2026, 6, 1))
+            rule_store.in_force(s, product_code, "collections", date(2026, 6, 1))
 
 
 def test_upload_numbers_versions_and_activation_needs_a_second_person(engine, product_code):

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from weasyprint.pdf.fonts import Font
 
 from documents import render
-from documents.models import GuaranteeContractData, LoanContractData, Party
+from documents.models import GuaranteeContractData, LoanContractData, Party, SpreadTerm
 from documents.render import (
     GUARANTEE_CONTRACT,
     LOAN_CONTRACT,
@@ -111,7 +111,7 @@ def test_hash_and_version(loan_doc: RenderedDocument, guarantee_doc: RenderedDoc
     assert loan_doc.sha256 == hashlib.sha256(loan_doc.pdf).hexdigest()
     assert guarantee_doc.sha256 == hashlib.sha256(guarantee_doc.pdf).hexdigest()
     assert loan_doc.pdf.startswith(b"%PDF-")
-    assert (loan_doc.template_version, guarantee_doc.template_version) == ("loan-contract/2", "guarantee-contract/2")
+    assert (loan_doc.template_version, guarantee_doc.template_version) == ("loan-contract/3", "guarantee-contract/2")
 
 
 def test_same_data_renders_the_same_document(loan_doc: RenderedDocument) -> None:
@@ -201,7 +201,7 @@ def test_refuses_to_issue_without_the_cjk_font(monkeypatch: pytest.MonkeyPatch,
 # sha256 of each template's sources. Changing what a signer reads means a new template version:
 # bump it in documents/render.py, then update the pin here.
 TEMPLATE_SOURCE_PINS = {
-    "loan-contract/2": "2de16f4e08c15a37af9fc83d96cb9564018e7a3f03c789a2fe5df6356e66e302",
+    "loan-contract/3": "1a61e8723120d9aa5d406c22dc7fa643179d2ff6a50ab16b77a3cba0447d9251",  # /2: the spread term by term; /3: and the visible signature boxes
     "guarantee-contract/2": "d23c9239345a91f58a81833ce7b98972955e244baf445f28420c71ba74b42fe4",
     "drawdown-note/2": "566d3717c9391eb67ca0bbf6829a6d31e259b82329556b706aba096b1d53e8d0",
     "repayment-schedule/2": "e73d956808de8712001aeaba78c54014ce9392cc112a07b4e7210c3d879071b2",
@@ -216,3 +216,16 @@ def test_template_sources_match_their_version(template: render.DocumentTemplate)
         digest.update((render.TEMPLATE_DIR / name).read_bytes())
     assert TEMPLATE_SOURCE_PINS[template.version] == digest.hexdigest(), (
         f"{template.name} changed: bump {template.version} in documents/render.py and re-pin")
+
+
+def test_the_spread_is_printed_term_by_term_when_known() -> None:
+    """The customer's price breakdown in the contract: base spread, grade, stars, a credit village."""
+    terms = [SpreadTerm(label="信用贷款基础加点", bp=200), SpreadTerm(label="信用等级 AA 利率调整", bp=-20),
+             SpreadTerm(label="贡献度5星利率调整", bp=-20), SpreadTerm(label="政策标签「信用村」利率调整", bp=-20)]
+    fields = make_loan_fields() | dict(spread_bp=140, annual_rate=Decimal("0.0440"), spread_terms=terms)
+    text = text_of(render_loan_contract(LoanContractData(**fields)))
+    assert "LPR(一年期)3.00%+140个基点=年利率4.40%" in text
+    assert ("加点幅度由以下各项构成：信用贷款基础加点+200个基点；信用等级AA利率调整-20个基点；贡献度5星利率调整"
+            "-20个基点；政策标签「信用村」利率调整-20个基点。") in text
+    with pytest.raises(ValidationError, match="do not add up"):
+        LoanContractData(**fields | dict(spread_terms=terms[:2]))

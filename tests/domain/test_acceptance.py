@@ -1,4 +1,5 @@
-"""Acceptance (受理): each refusal on its own, a clean application, and all problems reported at once."""
+"""Acceptance (受理): each refusal on its own, a clean application, and all problems reported at once. The
+customer-level conditions (age, region, open application) are admission's: tests/domain/test_admission.py."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ def check_acceptance(f: ApplicationFacts, product: ProductTerms, as_of: date):
 
 def facts(**overrides) -> ApplicationFacts:
     base = dict(amount=Decimal("50000"), term_months=12, repayment_method="equal_installment",
-                guarantee_type="credit", borrower_id=1, guarantor_ids=[], birth_date=date(1985, 3, 15),
-                residence_region="350582", other_open_applications=0)
+                guarantee_type="credit", borrower_id=1, guarantor_ids=[])
     return ApplicationFacts(**{**base, **overrides})
 
 
@@ -39,43 +39,6 @@ def test_clean_application_has_no_refusals():
 
 def test_clean_guaranteed_application_with_two_guarantors():
     assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[2, 3], amount=Decimal("300000"))) == []
-
-
-# --- age window, on the birthday -----------------------------------------------------------------------
-
-@pytest.mark.parametrize(("birth", "refused"), [
-    (date(2007, 6, 1), False),   # 18th birthday today
-    (date(2007, 6, 2), True),    # 18 tomorrow
-    (date(1960, 6, 1), False),   # 65th birthday today
-    (date(1959, 6, 2), False),   # 66 tomorrow: still 65
-    (date(1959, 6, 1), True),    # 66th birthday today
-])
-def test_age_window_edges(birth, refused):
-    assert codes(facts(birth_date=birth)) == (["AGE_OUT_OF_RANGE"] if refused else [])
-
-
-def test_age_refusal_names_the_window():
-    (refusal,) = check_acceptance(facts(birth_date=date(2010, 1, 1)), PRODUCT, AS_OF)
-    assert refusal.code == "AGE_OUT_OF_RANGE"
-    assert "18" in refusal.zh and "65" in refusal.zh
-
-
-def test_future_birth_date_is_its_own_refusal():
-    assert codes(facts(birth_date=date(2025, 6, 2))) == ["BIRTH_DATE_FUTURE"]
-
-
-# --- region --------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("region", "refused"), [("350582", False), ("350102", False), ("440106", True),
-                                                 ("530582", True), ("", True)])
-def test_region_prefix(region, refused):
-    assert codes(facts(residence_region=region)) == (["OUTSIDE_REGION"] if refused else [])
-
-
-def test_region_accepts_any_configured_prefix():
-    product = ProductTerms(code="P", name="p", region_prefixes=["3505", "3501"])
-    assert codes(facts(residence_region="350102"), product) == []
-    assert codes(facts(residence_region="350203"), product) == ["OUTSIDE_REGION"]
 
 
 # --- amount --------------------------------------------------------------------------------------------
@@ -170,20 +133,12 @@ def test_guarantor_cannot_appear_twice():
     assert codes(facts(guarantee_type="guaranteed", guarantor_ids=[2, 2])) == ["GUARANTOR_DUPLICATE"]
 
 
-# --- other open application ----------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("open_count", "refused"), [(0, False), (1, True), (3, True)])
-def test_other_open_application(open_count, refused):
-    assert codes(facts(other_open_applications=open_count)) == (["OPEN_APPLICATION_EXISTS"] if refused else [])
-
-
 # --- everything at once --------------------------------------------------------------------------------
 
 def test_all_problems_are_reported_together():
-    f = facts(birth_date=date(2010, 1, 1), residence_region="440106", amount=Decimal("500.005"), term_months=48,
-              repayment_method="balloon", guarantee_type="guaranteed", guarantor_ids=[], other_open_applications=1)
-    assert codes(f) == ["AGE_OUT_OF_RANGE", "OUTSIDE_REGION", "AMOUNT_INVALID", "TERM_OUT_OF_RANGE",
-                        "REPAYMENT_METHOD", "GUARANTOR_COUNT", "OPEN_APPLICATION_EXISTS"]
+    f = facts(amount=Decimal("500.005"), term_months=48, repayment_method="balloon", guarantee_type="guaranteed",
+              guarantor_ids=[])
+    assert codes(f) == ["AMOUNT_INVALID", "TERM_OUT_OF_RANGE", "REPAYMENT_METHOD", "GUARANTOR_COUNT"]
 
 
 def test_bullet_too_long_and_amount_over_cap_and_duplicate_guarantor_together():
@@ -193,8 +148,8 @@ def test_bullet_too_long_and_amount_over_cap_and_duplicate_guarantor_together():
 
 
 def test_every_refusal_has_both_languages():
-    f = facts(birth_date=date(2010, 1, 1), residence_region="440106", amount=Decimal("0"), term_months=48,
-              repayment_method="bullet", guarantee_type="credit", guarantor_ids=[2], other_open_applications=1)
+    f = facts(amount=Decimal("0"), term_months=48, repayment_method="bullet", guarantee_type="credit",
+              guarantor_ids=[2])
     refusals = check_acceptance(f, PRODUCT, AS_OF)
-    assert len(refusals) == 7
+    assert len(refusals) == 4
     assert all(r.zh and r.en for r in refusals)

@@ -108,3 +108,39 @@ def test_adjustments_from_the_pricing_rule_set_add_up_and_are_listed():
         Adjustment(code="GRADE_AA", bp=-20)]
     with pytest.raises(ValueError, match="whole basis points"):
         adjustments_of({"adjustments": [{"code": "X", "bp": 2.5}]})
+
+
+def _by_shipped_rules(product: ProductTerms, grade: str, customer_type: str = "farmer", *, stars=None, tags=()):
+    from db.rule_store import shipped
+    from domain import rules
+    from domain.pricing import adjustments_of, rule_facts
+
+    content, _ = shipped("NONG_E_DAI", "pricing")
+    facts = rule_facts(product, "credit", grade, customer_type, stars=stars, policy_tags=list(tags))
+    return price(product, "credit", grade, date(2025, 6, 1), adjustments=adjustments_of(rules.evaluate(content, facts).result))
+
+
+def test_domain_example_aa_farmer_five_stars_credit_loan_is_4_60():
+    """DOMAIN.md: 3.00% + 200bp - 20bp (AA) - 20bp (5 stars) = 4.60%; a credit village takes 20bp more."""
+    p = _by_shipped_rules(nongedai_default(), "AA", stars=5)
+    assert [(a.code, a.bp) for a in p.adjustments] == [("GRADE_AA", -20), ("STARS_5", -20)]
+    assert p.annual_rate == D("0.046000")
+    tagged = _by_shipped_rules(nongedai_default(), "AA", stars=5, tags=["credit_village"])
+    assert [(a.code, a.bp) for a in tagged.adjustments][-1] == ("TAG_CREDIT_VILLAGE", -20)
+    assert tagged.annual_rate == D("0.044000")
+
+
+def test_no_contribution_rating_is_a_visible_term_of_no_adjustment():
+    p = _by_shipped_rules(nongedai_default(), "AA", stars=None)
+    assert [(a.code, a.bp) for a in p.adjustments] == [("GRADE_AA", -20), ("STARS_NONE", 0)]
+    assert p.annual_rate == D("0.048000")  # what 农e贷 priced before stars existed
+
+
+def test_customer_type_adjustment_and_the_floor_clamps_last():
+    product = nongedai_default().model_copy(update={
+        "customer_type_adjust_bp": {"salaried": 15}, "floor_rate": D("0.0450"),
+        "star_adjust_bp": {"7": -80}})
+    p = _by_shipped_rules(product, "AAA", "salaried", stars=7, tags=["credit_village"])
+    assert [(a.code, a.bp) for a in p.adjustments] == [("GRADE_AAA", -30), ("TYPE_SALARIED", 15), ("STARS_7", -80),
+                                                       ("TAG_CREDIT_VILLAGE", -20)]
+    assert p.grade_adjust_bp == -115 and p.annual_rate == D("0.045000")  # 3.00 + 2.00 - 1.15 = 3.85 -> floor 4.50

@@ -75,7 +75,7 @@ def test_demo_customers_cover_each_outcome_of_a_50000_credit_loan(sqlite_engine)
 
 
 def test_seed_is_idempotent(sqlite_engine) -> None:
-    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 4, "lpr_rate": 4, "branch": 2, "staff": 6,
+    assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 5, "lpr_rate": 4, "branch": 2, "staff": 6,
                                                  "customer": 5, "village": 5, "archive_code": 20, "rating_model": 2, "household": 5,
                                                  "contribution_facts": 5}
     first = _counts(sqlite_engine)

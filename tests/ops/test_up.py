@@ -96,7 +96,7 @@ def test_up_runs_everything_and_stops_cleanly(up_env: dict[str, str], tmp_path: 
         assert _status(f"{api}/healthz") == 200
         assert _status(up_env["NONGEDAI_TEMPORAL_UI_URL"]) == 200
         text = first.text()
-        assert ("demo data: 1 product, 4 rule_set, 4 lpr_rate, 2 branch, 6 staff, 5 customer, 5 village, 20 archive_code"
+        assert ("demo data: 1 product, 5 rule_set, 4 lpr_rate, 2 branch, 6 staff, 5 customer, 5 village, 20 archive_code"
                 in text)
         assert "temporal |" in text and "api |" in text
     finally:

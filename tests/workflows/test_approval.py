@@ -119,3 +119,27 @@ async def test_an_amount_beyond_every_branch_approver_goes_straight_to_the_count
 async def _escalated(handle):
     state = await handle.query(names.QUERY_STATE)
     return state if state["stage"] == "awaiting_approval" and state["escalation_level"] >= 1 else None
+
+
+async def test_the_products_role_limit_caps_an_approvers_own_authority(ts_env, engine, settings):
+    """The product lets a branch approver approve at most 20,000 on it: an approver whose own limit is 100,000
+    still cannot approve 30,000 there, and the refusal names the limit that applied."""
+    base = factories.ensure_reference_data(engine)
+    product = base.model_copy(update={"approval_authority": {"customer_manager": Decimal("0"),
+                                                             "approver": Decimal("20000"),
+                                                             "county_approver": Decimal("300000")}})
+    borrower = factories.customer(engine, income="30000", assets="80000", liabilities="30000")
+    approver = factories.staff(engine, "approver", authority="100000")
+    row = factories.application(engine, borrower, amount="30000")
+    client = ts_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(row, product),
+                                             id=row.workflow_id, task_queue=queue)
+        await until_stage(handle, "awaiting_approval")
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await handle.execute_update(names.UPDATE_DECIDE, decision(approver))
+        assert err.value.cause.type == "AuthorityExceeded" and "20,000.00" in str(err.value.cause.message)
+        await handle.execute_update(names.UPDATE_DECIDE, decision(approver, approved_amount=Decimal("20000")))
+        state = await until_stage(handle, "awaiting_signatures")
+        assert Decimal(state["approved_amount"]) == Decimal("20000")
+        await handle.terminate("test over")

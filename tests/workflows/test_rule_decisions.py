@@ -44,14 +44,17 @@ async def test_acceptance_and_approval_are_recorded_with_version_facts_and_trace
                                              id=row.workflow_id, task_queue=queue)
         await until_stage(handle, "awaiting_signatures")
         history = await handle.fetch_history()
-    accept, approve, _ = decisions(engine, row.id)  # and pricing, below
+    admit, accept, approve, _ = decisions(engine, row.id)  # and pricing, below
+    assert (admit.scenario, admit.outcome, admit.reason_codes) == ("admission", "admit", [])
     assert (accept.scenario, accept.outcome, accept.reason_codes) == ("acceptance", "accept", [])
     assert (approve.scenario, approve.outcome, approve.reason_codes) == ("approval", "approve", ["AUTO_WITHIN_RULES"])
-    for record in (accept, approve):
+    for record in (admit, accept, approve):
         assert record.rule_set_version == in_force_version(engine, record.scenario)
         assert record.trace[0]["node"] == "facts" and record.trace[-1]["node"] == "decision"
     assert approve.inputs["amount"] == 50000 and approve.inputs["rating"]["grade"] in ("AAA", "AA", "A")
     assert "resident_id" not in str(accept.inputs) and "name" not in accept.inputs
+    assert admit.inputs["customer_type"] == "farmer" and admit.inputs["id_problem"] is None
+    assert "resident_id" not in str(admit.inputs) and "name" not in admit.inputs
     results = [e.activity_task_completed_event_attributes.result.payloads[0].data.decode()
                for e in history.events if e.HasField("activity_task_completed_event_attributes")]
     assert any(approve.rule_set_version in r and f'"decision_id":{approve.id}' in r for r in results)
@@ -114,7 +117,8 @@ async def test_a_rule_that_raises_fails_that_decision_cleanly_and_the_worker_goe
         other = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(good, product),
                                             id=good.workflow_id, task_queue=queue)
         await until_stage(other, "awaiting_signatures")
-    accept, error = decisions(engine, bad.id)
+    admit, accept, error = decisions(engine, bad.id)
+    assert admit.scenario == "admission" and admit.outcome == "admit"
     assert accept.rule_set_version == f"{code}/acceptance@v1" and accept.outcome == "accept"
     assert (error.outcome, error.reason_codes, error.error_node) == ("error", ["RULE_EVALUATION_FAILED"], "verdict")
     assert error.rule_set_version == f"{code}/approval@v1" and error.inputs["amount"] == 90000
@@ -189,3 +193,31 @@ async def test_a_drawdown_rule_that_raises_ends_that_drawdown_refused(dev_env, e
     assert (refused["status"], refused["failure_code"]) == ("failed", "DRAWDOWN_REFUSED")
     (error,) = [d for d in decisions(engine, row.id) if d.scenario == "drawdown"]
     assert (error.outcome, error.error_node, error.rule_set_version) == ("error", "verdict", f"{code}/drawdown@v1")
+
+
+async def test_admission_refuses_a_customer_the_product_does_not_serve_before_acceptance(dev_env, engine, settings):
+    """A product for farmers only: a salaried customer on the court's list is refused at admission with both
+    reasons; acceptance never looks at the application, and the history names the admission rule set."""
+    base = factories.ensure_reference_data(engine)
+    product = base.model_copy(update={"customer_types": ["farmer"]})
+    borrower = factories.customer(engine)
+    with session_scope(engine) as s:
+        row = s.get(Customer, borrower.id)
+        row.customer_type, row.court_dishonest = "salaried", True
+    app = factories.application(engine, borrower, amount="50000")
+    client = dev_env.client
+    async with running_worker(client, engine, settings) as (queue, _):
+        handle = await client.start_workflow(LoanApplicationWorkflow.run, factories.loan_input(app, product),
+                                             id=app.workflow_id, task_queue=queue)
+        result = await handle.result()
+    assert (result.status, result.reason_codes) == ("rejected", ["CUSTOMER_TYPE_NOT_SERVED", "ADMISSION_COURT_LIST"])
+    (admit,) = decisions(engine, app.id)
+    assert (admit.scenario, admit.outcome) == ("admission", "reject")
+    assert admit.rule_set_version == in_force_version(engine, "admission")
+    assert admit.inputs["product"]["customer_types"] == ["farmer"] and admit.inputs["court_dishonest"] is True
+    with Session(engine) as s:
+        rejected = s.exec(select(ApplicationEvent).where(ApplicationEvent.application_id == app.id,
+                                                         ApplicationEvent.stage == "rejected")).one()
+    assert rejected.detail["rule_set_version"] == admit.rule_set_version
+    assert [r["code"] for r in rejected.detail["refusals"]] == ["CUSTOMER_TYPE_NOT_SERVED", "ADMISSION_COURT_LIST"]
+    assert rejected.detail["refusals"][0]["field"] == "customer_type"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 06:30:44.214369
+Create Date: 2026-12-06 06:32:21.109615
 
 """
 from typing import Sequence, Union
@@ -203,11 +203,17 @@ def upgrade() -> None:
     sa.Column('tenor', sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
     sa.Column('effective_from', sa.Date(), nullable=False),
     sa.Column('rate', db.types.RateType(precision=9, scale=6), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('tenor', 'effective_from')
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('decided_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('reject_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.PrimaryKeyConstraint('id')
     )
+    with op.batch_alter_table('lpr_rate', schema=None) as batch_op:
+        batch_op.create_index('uq_lpr_rate_live', ['tenor', 'effective_from'], unique=True, postgresql_where=sa.text("status <> 'rejected'"), sqlite_where=sa.text("status <> 'rejected'"))
+
     op.create_table('product',
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -637,10 +643,12 @@ def upgrade() -> None:
     sa.Column('trace', sa.JSON(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('error_node', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('decision_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
     sa.Column('decided_at', db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['loan_application.id'], ),
     sa.ForeignKeyConstraint(['rule_set_id'], ['rule_set.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('decision_key')
     )
     with op.batch_alter_table('decision_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decision_record_application_id'), ['application_id'], unique=False)
@@ -1210,6 +1218,9 @@ def downgrade() -> None:
 
     op.drop_table('product_version')
     op.drop_table('product')
+    with op.batch_alter_table('lpr_rate', schema=None) as batch_op:
+        batch_op.drop_index('uq_lpr_rate_live', postgresql_where=sa.text("status <> 'rejected'"), sqlite_where=sa.text("status <> 'rejected'"))
+
     op.drop_table('lpr_rate')
     op.drop_table('img_object')
     with op.batch_alter_table('img_fault', schema=None) as batch_op:
