@@ -128,7 +128,7 @@ async def test_the_products_role_limit_caps_an_approvers_own_authority(ts_env, e
     product = base.model_copy(update={"approval_authority": {"customer_manager": Decimal("0"),
                                                              "approver": Decimal("20000"),
                                                              "county_approver": Decimal("300000")}})
-    borrower = factories.customer(engine, income="30000", assets="80000", liabilities="30000")
+    borrower = factories.customer(engine, income="40000", assets="100000", liabilities="20000")
     approver = factories.staff(engine, "approver", authority="100000")
     row = factories.application(engine, borrower, amount="30000")
     client = ts_env.client
