@@ -13,9 +13,9 @@ the households cannot be rated (a negative income, or no contribution facts) and
     and the production worker wiring, or with --direct db.rating_batch on threads) against a plain COPY
     out of the rows it reads (with the input snapshot built in SQL) and a COPY of as many rating_record
     rows back in, in one transaction that is rolled back. ratio = baseline seconds / ours (target 0.5).
-(c) real-time rating latency: one household read with the ORM, scored by the reference scorer
-    (domain/rating/scoring.py, the path a real-time rating takes) and its rating_record and
-    customer_rating written, one transaction per rating; p50 and p99.
+(c) real-time rating latency: services.ratings.rate_customer, the path of the API's "rate now", archive
+    submission and the rating adapter (read the archive and the models in force, score, the limit with its
+    breakdown, rating_record and customer_rating written), one transaction per rating; p50 and p99.
 
     .venv/bin/python bench/rating_batch.py [--households 1000000] [--chunk-size N] [--parallel N] [--direct]
 
@@ -391,52 +391,30 @@ def verify(engine: Any, run_id: int, data: dict[str, Any], card: Any, contrib: A
 
 
 def realtime_latency(engine: Any, card: Any, contrib: Any, samples: int, households: int) -> dict[str, Any]:
-    """One rating as a real-time request does it: read the archive (ORM), score with the reference scorer,
-    write rating_record and customer_rating; one transaction each. Also the scorer's own share."""
+    """One rating as a real-time request does it: services.ratings.rate_customer (read the archive, the
+    active models, score, limit with its breakdown, write rating_record and customer_rating), one
+    transaction each. Also the reference scorer's own share, timed apart on the same households."""
     from datetime import UTC, datetime
 
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
-    from db.models import ContributionFacts, Customer, CustomerRating, Household, RatingRecord, Village
-    from domain.identity import age_on
+    from domain.products import nongedai_default
     from domain.rating.scoring import HouseholdFacts, score
+    from services.ratings import rate_customer
 
+    terms = nongedai_default()
     picks = random.Random(7).sample(range(1, households + 1), min(samples, households))
     total_ms, score_ms = [], []
     for customer_id in picks:
         started = time.perf_counter()
         with Session(engine) as s:
-            row = s.exec(select(Household, Customer, Village, ContributionFacts)
-                         .join(Customer, Customer.id == Household.customer_id)
-                         .join(Village, Village.code == Household.village_code)
-                         .join(ContributionFacts, ContributionFacts.customer_id == Household.customer_id)
-                         .where(Household.customer_id == customer_id)).first()
-            if row is None:
-                continue
-            h, c, v, cf = row
-            t = time.perf_counter()
-            facts = HouseholdFacts(
-                customer_id=c.id, age=age_on(c.birth_date, AS_OF), customer_type=c.customer_type,
-                annual_income=h.annual_income, annual_expenses=h.annual_expenses, total_assets=h.total_assets,
-                total_liabilities=h.total_liabilities, acreage_mu=h.acreage_mu, livestock_heads=h.livestock_heads,
-                business_years=h.business_years, labour_count=h.labour_count, house_owned=h.house_owned,
-                credit_village=v.credit_village, blacklisted=c.blacklisted, currently_overdue=c.currently_overdue,
-                bad_history=c.bad_history, court_dishonest=c.court_dishonest, avg_daily_assets=cf.avg_daily_assets,
-                avg_loan_balance=cf.avg_loan_balance, settlement_txns=cf.settlement_txns)
-            scored = score(facts, card, contrib)
-            score_ms.append((time.perf_counter() - t) * 1000)
-            now = datetime.now(UTC)
-            record = RatingRecord(customer_id=c.id, model_version=f"{card.code}@v{card.version}", score=scored.score,
-                                  grade=scored.grade, credit_limit=0, stars=scored.stars, source="realtime",
-                                  reasons=scored.prefilter_hits or [i.reason for i in scored.items],
-                                  inputs=facts.model_dump(mode="json"), rated_at=now)
-            s.add(record)
-            s.flush()
-            s.merge(CustomerRating(customer_id=c.id, rating_record_id=record.id, model_version=record.model_version,
-                                   score=record.score, grade=record.grade, stars=record.stars, source="realtime",
-                                   rated_at=now))
+            row, _ = rate_customer(s, customer_id, terms=terms, as_of=AS_OF, now=datetime.now(UTC))
             s.commit()
+            facts = HouseholdFacts.model_validate(row.inputs)
         total_ms.append((time.perf_counter() - started) * 1000)
+        t = time.perf_counter()
+        score(facts, card, contrib)
+        score_ms.append((time.perf_counter() - t) * 1000)
     total_ms.sort()
     score_ms.sort()
 
@@ -445,8 +423,8 @@ def realtime_latency(engine: Any, card: Any, contrib: Any, samples: int, househo
 
     return {"ratings": len(total_ms), "p50_ms": pct(total_ms, 0.5), "p99_ms": pct(total_ms, 0.99),
             "scorer_p50_ms": pct(score_ms, 0.5), "scorer_p99_ms": pct(score_ms, 0.99),
-            "what": "read the archive (ORM, 4-table join), reference scorer, write rating_record + upsert "
-                    "customer_rating, commit"}
+            "what": "services.ratings.rate_customer (the API's rate-now and the rating adapter's path): "
+                    "read the archive, score, limit breakdown, write rating_record + customer_rating, commit"}
 
 
 # ---- the run ----------------------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ class Migration(BaseModel):
     to_grade: str
     prefiltered: bool
     households: int
+    override_kept: bool = False
 
 
 class MigrationSummary(BaseModel):
@@ -105,6 +106,7 @@ class MigrationSummary(BaseModel):
     unchanged: int = 0
     new: int = 0
     prefiltered: int = 0
+    overrides_kept: int = 0
 
 
 def utcnow() -> datetime:
@@ -375,11 +377,14 @@ def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table,
     postgres = conn.dialect.name == "postgresql"
     rr, cr = RatingRecord.__table__, CustomerRating.__table__  # type: ignore[attr-defined]
     grade = case(dict(enumerate(GRADES)), value=scored.c.grade_no)
-    migrations = [Migration(from_grade=old, to_grade=new, prefiltered=bool(pf), households=n)
-                  for old, new, pf, n in conn.execute(
-                      select(cr.c.grade, grade, scored.c.prefiltered, func.count())
+    # A grade a second person approved by hand (source override) stays in force: the batch still records its
+    # own rating, and the report counts it apart. New facts end an override at the next real-time rating.
+    kept = func.coalesce(cr.c.source == "override", False)
+    migrations = [Migration(from_grade=old, to_grade=new, prefiltered=bool(pf), households=n, override_kept=bool(ov))
+                  for old, new, pf, ov, n in conn.execute(
+                      select(cr.c.grade, grade, scored.c.prefiltered, kept, func.count())
                       .select_from(scored.outerjoin(cr, cr.c.customer_id == scored.c.customer_id))
-                      .group_by(cr.c.grade, grade, scored.c.prefiltered))]
+                      .group_by(cr.c.grade, grade, scored.c.prefiltered, kept))]
     now = utcnow()
     version = model_version(card)
     source = (select(scored.c.customer_id, literal(version), scored.c.score, grade,
@@ -404,7 +409,7 @@ def _write(conn: Connection, run: RatingBatchRun, scored: Table, reasons: Table,
             rr.c.rated_at).select_from(scored.join(rr, rr.c.customer_id == scored.c.customer_id))
             .where(rr.c.batch_run_id == run.id))
     conn.execute(upsert.on_conflict_do_update(index_elements=[cr.c.customer_id], set_={
-        k: upsert.excluded[k] for k in current[1:]}))
+        k: upsert.excluded[k] for k in current[1:]}, where=cr.c.source != "override"))
     return migrations
 
 
@@ -477,20 +482,22 @@ def _get_run(conn: Connection, run_id: int) -> RatingBatchRun:
 # ---- the run's report ----
 
 def migrations_of(session: Session, run_id: int) -> list[Migration]:
-    totals: Counter[tuple[str | None, str, bool]] = Counter()
+    totals: Counter[tuple[str | None, str, bool, bool]] = Counter()
     for chunk_migrations in session.exec(select(RatingBatchChunk.migrations).where(  # type: ignore[call-overload]
             RatingBatchChunk.run_id == run_id)).scalars():
         for m in chunk_migrations:
-            totals[(m["from_grade"], m["to_grade"], m["prefiltered"])] += m["households"]
-    return [Migration(from_grade=f, to_grade=t, prefiltered=p, households=n)
-            for (f, t, p), n in sorted(totals.items(), key=lambda kv: (kv[0][0] or "", kv[0][1], kv[0][2]))]
+            totals[(m["from_grade"], m["to_grade"], m["prefiltered"], m.get("override_kept", False))] += m["households"]
+    return [Migration(from_grade=f, to_grade=t, prefiltered=p, override_kept=o, households=n)
+            for (f, t, p, o), n in sorted(totals.items(), key=lambda kv: (kv[0][0] or "", *kv[0][1:]))]
 
 
 def summarise(migrations: list[Migration]) -> MigrationSummary:
-    """Prefiltered first (whatever came before), then new (no rating before), then by grade rank."""
+    """Kept overrides first, then prefiltered (whatever came before), then new (no rating before), then by grade rank."""
     out = MigrationSummary()
     for m in migrations:
-        if m.prefiltered:
+        if m.override_kept:
+            out.overrides_kept += m.households
+        elif m.prefiltered:
             out.prefiltered += m.households
         elif m.from_grade is None:
             out.new += m.households

@@ -39,6 +39,8 @@ class GradeMigration(BaseModel):
     to_grade: str
     prefiltered: bool = Field(description="a pre-filter hit (blacklist, overdue, ...): grade C, no line")
     households: int
+    override_kept: bool = Field(default=False, description="a manual override stays in force; the batch's own "
+                                                           "rating is recorded beside it")
 
 
 class MigrationSummary(BaseModel):
@@ -47,6 +49,7 @@ class MigrationSummary(BaseModel):
     unchanged: int
     new: int
     prefiltered: int
+    overrides_kept: int
 
 
 class RatingRunReport(RatingRunView):

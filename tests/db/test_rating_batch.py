@@ -80,7 +80,8 @@ def test_bad_rows_are_reported_with_every_reason_and_the_migrations_counted(own_
         (None, "AA", False): 1, ("A", "AAA", False): 1, ("AA", "A", False): 1, ("AA", "AA", False): 1,
         ("AA", "C", True): 1, (None, "C", True): 1}
     summary = rating_batch.summarise(migrations)
-    assert summary.model_dump() == {"upgrades": 1, "downgrades": 1, "unchanged": 1, "new": 1, "prefiltered": 2}
+    assert summary.model_dump() == {"upgrades": 1, "downgrades": 1, "unchanged": 1, "new": 1, "prefiltered": 2,
+                                     "overrides_kept": 0}
 
 
 def test_on_sqlite_a_money_field_that_is_not_a_number_is_reported_not_guessed(own_engine):
@@ -101,3 +102,26 @@ def test_on_sqlite_a_money_field_that_is_not_a_number_is_reported_not_guessed(ow
         assert failure.household_id == bad.id
         assert [(r["code"], r["field"]) for r in failure.reasons] == [("NOT_A_NUMBER", "annual_income")]
         assert s.exec(select(RatingRecord.customer_id)).all() == [good.customer_id]
+
+
+def test_a_manual_override_stays_in_force_and_is_counted_apart(own_engine):
+    engine = own_engine
+    h = archive(engine)
+    customer_id = h["down"].customer_id
+    with Session(engine) as s:
+        before = s.get(CustomerRating, customer_id)
+        before.source, before.grade = "override", "AAA"
+        s.add(before)
+        s.commit()
+        s.refresh(before)
+        kept = before.model_dump()
+    run_id = run_all(engine)
+    with Session(engine) as s:
+        assert s.get(CustomerRating, customer_id).model_dump() == kept
+        batch = s.exec(select(RatingRecord).where(RatingRecord.customer_id == customer_id,
+                                                  RatingRecord.batch_run_id == run_id)).one()
+        migrations = rating_batch.migrations_of(s, run_id)
+    assert batch.grade == "A"  # recorded all the same
+    assert [(m.from_grade, m.to_grade, m.households) for m in migrations if m.override_kept] == [("AAA", "A", 1)]
+    summary = rating_batch.summarise(migrations)
+    assert (summary.overrides_kept, summary.downgrades) == (1, 0)
