@@ -397,6 +397,12 @@ def update(session: Session, principal: Principal, household_id: int, raw: objec
     contact = {"mobile": head.mobile, "address": head.address}
     if body.head is not None:
         contact = {"mobile": body.head.mobile, "address": body.head.address}
+    if contact["mobile"] != head.mobile:
+        # The mobile receives the customer's sign-in and signing codes: a manager changing it could sign in as
+        # the customer. It changes only with the customer present at a branch, which is not built here.
+        raise ProblemError(422, "HEAD_MOBILE_LOCKED", "客户手机号用于登录和签署验证码，不能在档案中修改，请客户本人到网点办理",
+                           "the head's mobile receives sign-in and signing codes and cannot be changed through the "
+                           "archive", "head.mobile")
     before = {**_stored_snapshot(session, row), **_contact_snapshot(head.mobile, head.address)}
     changes = diff(before, {**snapshot(columns, members, production, finance), **_contact_snapshot(**contact)})
     if not changes:
