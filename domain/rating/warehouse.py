@@ -42,6 +42,11 @@ class FactsEntry(BaseModel):
     products_held: int
 
 
+# Far above any household, and inside what the columns hold (NUMERIC(18,2), INTEGER): a larger value is a
+# broken export, refused by field rather than failing the whole upload in the database.
+MAX_AMOUNT = Decimal("10000000000")
+MAX_COUNT = 1_000_000
+
 def map_header(header: Iterable[object]) -> dict[str, int]:
     """Column name (English or the Chinese heading) -> position; every column is required."""
     names = {v: k for k, v in COLUMNS.items()} | {k: k for k in COLUMNS}
@@ -88,11 +93,17 @@ def check_row(row_no: int, cells: Mapping[str, object], *, customers: Mapping[st
             continue
         if amount < 0:
             problems.append(_problem(name, "AMOUNT_NEGATIVE", f"{COLUMNS[name]}不能为负数", f"{name} cannot be negative"))
+        elif amount > MAX_AMOUNT:
+            problems.append(_problem(name, "AMOUNT_TOO_LARGE", f"{COLUMNS[name]}超出上限(一百亿元)",
+                                     f"{name} is above the limit of ten billion yuan"))
         values[name] = amount
     for name in COUNTS:
         text = cell_text(cells.get(name))
         if not text.isdigit():
             problems.append(_problem(name, "COUNT_INVALID", f"{COLUMNS[name]}须为非负整数", f"{name} is a whole number >= 0"))
+            continue
+        if int(text) > MAX_COUNT:
+            problems.append(_problem(name, "COUNT_TOO_LARGE", f"{COLUMNS[name]}超出上限", f"{name} is implausibly large"))
             continue
         values[name] = int(text)
     if problems:

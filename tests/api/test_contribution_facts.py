@@ -79,3 +79,15 @@ def test_a_missing_column_and_the_wrong_role_are_refused(client, engine, api_set
     assert_problem(upload(client, ops, b""), 422, "FILE_EMPTY", "file")
     manager = data.staff_headers(api_settings, data.add_staff(engine, "customer_manager"))
     assert_problem(upload(client, manager, HEADER.encode()), 403, "ROLE_FORBIDDEN")
+
+
+def test_values_beyond_what_a_household_can_have_are_refused_by_field_not_failed_in_the_database(
+        client, engine, api_settings):
+    ops = data.staff_headers(api_settings, data.add_staff(engine, "ops"))
+    a = data.add_customer(engine)
+    out = upload(client, ops, (HEADER + f"{a.customer_no},2026-11-01,99999999999999999,1,0,"
+                               f"9999999999999,1,1\n").encode())
+    assert out.status_code == 200, out.text
+    refused = {(p["field"], p["code"]) for p in out.json()["refused"][0]["problems"]}
+    assert refused == {("avg_daily_assets", "AMOUNT_TOO_LARGE"), ("settlement_txns", "COUNT_TOO_LARGE")}
+    assert facts(engine, a.id) is None
