@@ -568,11 +568,11 @@ class LoanApplicationWorkflow:
         if method == "bullet" and term > product.bullet_max_months:
             raise refuse("BulletTooLong", "利随本清贷款期限不得超过一年", "bullet loans are at most 1 year")
         rate = request.annual_rate
-        if rate is not None and not product.floor_rate <= rate <= product.cap_rate:
-            raise refuse("RateOutOfRange", f"利率须在产品定价区间{product.floor_rate:.2%}至{product.cap_rate:.2%}之内",
-                         "the rate must be within the product's floor and cap")
-        if rate is not None and self._price is not None and (rate - self._price.lpr) % Decimal("0.0001"):
-            raise refuse("RateInvalid", "利率须为LPR加整数个基点", "the rate must be LPR plus whole basis points")
+        if rate is not None and rate != self._state.annual_rate:
+            # Each drawdown note is priced by the pricing rule set on its own date, so an amended contract rate
+            # would be printed but never charged. Until notes can carry a contract's amended spread, refuse it.
+            raise refuse("RateNotAmendable", "利率由定价规则确定，暂不能通过变更条款修改",
+                         "the rate follows the pricing rules and cannot be amended yet")
         unchanged = (request.approved_amount == current and term == (self._state.term_months or self._in.term_months)
                      and method == (self._state.repayment_method or self._in.repayment_method)
                      and (rate is None or rate == self._state.annual_rate))
