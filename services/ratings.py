@@ -9,18 +9,18 @@ Every function here flushes and leaves the commit to its caller, except the API-
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlmodel import Session
 
-from db.models import Customer, Product, RatingOverride, RatingRecord
+from db.models import Customer, Product, RatingBatchRun, RatingOverride, RatingRecord
 from db.repositories import catalogue, customers
 from db.repositories import ratings as store
 from domain.products import ProductTerms
 from domain.rating.contribution import ContributionRating
 from domain.rating.engine import PREFILTER_TEXT, Rating, item_text, rate
 from domain.rating.limits import LimitBreakdown, credit_limit
-from domain.rating.model import CreditScorecard
+from domain.rating.model import CreditScorecard, Prefilter
 from domain.rating.scoring import FeatureScore, HouseholdFacts
 from domain.scorecard import RatingOutcome
 from services.clock import business_date, utcnow
@@ -183,7 +183,7 @@ def request_override(session: Session, principal: Principal, customer_id: int, b
                            "customer_id")
     base = store.record(session, current_rating.rating_record_id)
     assert base is not None
-    if (base.detail or {}).get("prefilter_hits"):
+    if _prefiltered(base):
         raise ProblemError(409, "RATING_PREFILTERED", "命中前置过滤的客户不能人工调整等级",
                            "a customer who hit a pre-filter cannot have the grade changed by hand", "customer_id")
     if base.grade == body.to_grade:
@@ -259,10 +259,37 @@ def _override_in_force(session: Session, customer_id: int, facts: HouseholdFacts
     if latest is None or rating.scored.prefilter_hits:
         return None
     base = store.record(session, latest.base_record_id)
-    if base is None or base.inputs != facts.model_dump(mode="json") or base.model_version != rating.model_version \
-            or (base.detail or {}).get("contribution_version") != rating.contribution_version:
+    if base is None or base.model_version != rating.model_version \
+            or _scored_facts(HouseholdFacts.model_validate(base.inputs)) != _scored_facts(facts) \
+            or _contribution_version_of(session, base) != rating.contribution_version:
         return None
     return latest
+
+
+PREFILTERS = frozenset(get_args(Prefilter))
+
+
+# Loyalty and growth indicators never change a score, so they do not decide whether an override still holds;
+# comparing models (not JSON) also makes a batch record's snapshot ("96000", 0/1 flags) compare equal.
+_INDICATOR_FIELDS = {"avg_daily_assets_prev", "months_as_customer", "products_held"}
+
+
+def _scored_facts(facts: HouseholdFacts) -> dict[str, Any]:
+    return facts.model_dump(exclude=_INDICATOR_FIELDS)
+
+
+def _contribution_version_of(session: Session, record: RatingRecord) -> str | None:
+    """A real-time record keeps it in its detail; a batch record's run holds the models it scored with."""
+    if record.detail and record.detail.get("contribution_version"):
+        return str(record.detail["contribution_version"])
+    run = session.get(RatingBatchRun, record.batch_run_id) if record.batch_run_id is not None else None
+    return f"{run.contribution_code}@v{run.contribution_version}" if run is not None else None
+
+
+def _prefiltered(record: RatingRecord) -> bool:
+    """A batch record has no detail: its reasons are then the pre-filter codes it hit."""
+    hits = (record.detail or {}).get("prefilter_hits") or {r for r in record.reasons if isinstance(r, str)} & PREFILTERS
+    return bool(hits)
 
 
 def _override_detail(override: RatingOverride) -> dict[str, Any]:

@@ -125,3 +125,41 @@ def test_two_first_ratings_at_once_leave_one_current_rating(engine):
     with Session(engine) as s:
         current = s.get(CustomerRating, customer.id)
     assert current.rating_record_id == done["b"].id != row_a.id
+
+
+def test_an_override_approved_on_a_batch_rating_holds_in_the_next_real_time_rating(own_engine):
+    """A batch record keeps no detail and its own snapshot shape; the override must still be in force while
+    the facts and models are the ones it was approved on, and lapse when the facts change."""
+    from db import rating_batch
+    from db.models import ContributionFacts
+    from domain.rating.model import ContributionModel
+    from services.schemas.ratings import OverrideDecisionIn, OverrideIn
+
+    as_of = date(2026, 11, 30)
+    customer = farmer(own_engine)
+    with Session(own_engine, expire_on_commit=False) as s:
+        archive(s, customer)
+        s.add(ContributionFacts(customer_id=customer.id, as_of=as_of, avg_daily_assets=Decimal("20000"),
+                                settlement_txns=10, months_as_customer=30, products_held=2))
+        s.commit()
+    plan = rating_batch.plan(own_engine, run_key="override/1", quarter="2026Q4", as_of=as_of,
+                             card=default_scorecard(), contrib=ContributionModel(), chunk_size=10)
+    for n in range(plan.chunks_total):
+        rating_batch.rate_chunk(own_engine, plan.run_id, n)
+    rating_batch.finish(own_engine, plan.run_id)
+    manager = Principal("staff", 3, "customer_manager", factories.BRANCH)
+    approver = Principal("staff", 4, "approver", factories.BRANCH)
+    with Session(own_engine, expire_on_commit=False) as s:
+        current = s.get(CustomerRating, customer.id)
+        assert (current.source, current.grade) == ("batch", "AA")
+        asked = ratings.request_override(s, manager, customer.id, OverrideIn(to_grade="AAA", reason="村委担保,信用良好"))
+        ratings.decide_override(s, approver, asked.id, OverrideDecisionIn(decision="approve"))
+        _, outcome = ratings.rate_customer(s, customer.id, as_of=as_of, now=NOW)
+        s.commit()
+    assert outcome.grade == "AAA" and "MANUAL_OVERRIDE" in outcome.reasons
+    with Session(own_engine, expire_on_commit=False) as s:
+        s.exec(select(Household).where(Household.customer_id == customer.id)).one().annual_income = Decimal("20000")
+        s.commit()
+        _, lapsed = ratings.rate_customer(s, customer.id, as_of=as_of, now=NOW)
+        s.commit()
+    assert lapsed.grade != "AAA" and "MANUAL_OVERRIDE" not in lapsed.reasons
