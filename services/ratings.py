@@ -9,19 +9,22 @@ Every function here flushes and leaves the commit to its caller, except the API-
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, get_args
 
 from sqlmodel import Session
 
+from db import rating_batch
 from db.models import Customer, Product, RatingBatchRun, RatingOverride, RatingRecord
 from db.repositories import catalogue, customers
 from db.repositories import ratings as store
 from domain.products import ProductTerms
-from domain.rating.contribution import ContributionRating
+from domain.rating.contribution import ContributionRating, points_text
 from domain.rating.engine import PREFILTER_TEXT, Rating, item_text, rate
 from domain.rating.limits import LimitBreakdown, credit_limit
 from domain.rating.model import CreditScorecard, Prefilter
-from domain.rating.scoring import FeatureScore, HouseholdFacts
+from domain.rating.scoring import FeatureScore, HouseholdFacts, score
+from domain.rating.scoring import contribution as contribution_points
 from domain.scorecard import RatingOutcome
 from services.clock import business_date, utcnow
 from services.errors import ProblemError, not_found
@@ -138,7 +141,7 @@ def history(session: Session, principal: Principal, customer_id: int, *, limit: 
 
 def explain(session: Session, principal: Principal, record_id: int) -> RatingExplanation:
     row = _record(session, principal, record_id)
-    detail = row.detail or {}
+    detail = row.detail or _batch_detail(session, row)
     hits = detail.get("prefilter_hits", [])
     prefilters = [ExplanationLine(code=h, zh=PREFILTER_TEXT.get(h, (h, h))[0], en=PREFILTER_TEXT.get(h, (h, h))[1])
                   for h in hits]
@@ -153,6 +156,10 @@ def explain(session: Session, principal: Principal, record_id: int) -> RatingExp
         zh, en = rated.summary()
         contribution = ExplanationLine(code=f"CONTRIBUTION_{rated.stars}_STARS",
                                        points=detail.get("scorecard", {}).get("contribution_points"), zh=zh, en=en)
+    elif detail.get("contribution_points") is not None:
+        zh, en = points_text(Decimal(detail["contribution_points"]), row.stars or 0)
+        contribution = ExplanationLine(code=f"CONTRIBUTION_{row.stars or 0}_STARS",
+                                       points=detail.get("scorecard", {}).get("contribution_points"), zh=zh, en=en)
     limit = [LimitLine(zh=zh, en=en) for zh, en in LimitBreakdown.model_validate(detail["limit"]).lines()] \
         if detail.get("limit") else []
     source_zh = {"realtime": "实时评级", "batch": "季度批量评级", "override": "人工调整"}.get(row.source, row.source)
@@ -161,8 +168,12 @@ def explain(session: Session, principal: Principal, record_id: int) -> RatingExp
     if hits:
         summary_zh += ",命中前置过滤:" + "、".join(p.zh for p in prefilters) + ",不评级、不授信"
         summary_en += "; pre-filters hit: " + ", ".join(p.en for p in prefilters) + ", so no grade and no line"
-    summary_zh += f";额度 {row.credit_limit:,.2f} 元。"
-    summary_en += f"; limit {row.credit_limit:,.2f}."
+    if row.source == "batch":
+        summary_zh += ";批量评级只定等级,不测算额度(额度在申请贷款时按产品测算)。"
+        summary_en += "; the batch grades only: a limit is worked out per product when the customer applies."
+    else:
+        summary_zh += f";额度 {row.credit_limit:,.2f} 元。"
+        summary_en += f"; limit {row.credit_limit:,.2f}."
     override = detail.get("override")
     if override:
         summary_zh += f"等级经人工调整({override['from_grade']}→{override['to_grade']}):{override['reason']}。"
@@ -170,6 +181,23 @@ def explain(session: Session, principal: Principal, record_id: int) -> RatingExp
     return RatingExplanation(record=RatingRecordView.of(row), summary_zh=summary_zh, summary_en=summary_en,
                              prefilters=prefilters, items=items, contribution=contribution, limit=limit,
                              override=override, inputs=row.inputs)
+
+
+def _batch_detail(session: Session, row: RatingRecord) -> dict[str, Any]:
+    """A batch record stores its reason codes and input snapshot, not the real-time detail: the items are
+    scored again from the snapshot with the run's own models (the same exact arithmetic the batch's vector
+    scorer is tested equal to). The batch reads no loyalty or growth indicators, so the contribution line
+    gives points and stars only."""
+    run = session.get(RatingBatchRun, row.batch_run_id) if row.batch_run_id is not None else None
+    if run is None:
+        return {}
+    card, contrib = rating_batch.run_models(run)
+    facts = HouseholdFacts.model_validate(row.inputs)
+    scored = score(facts, card, contrib)
+    points, _ = contribution_points(facts, contrib)
+    return {"scorecard": {"base_score": card.base_score, "contribution_points": card.contribution_points[scored.stars]},
+            "prefilter_hits": list(scored.prefilter_hits), "items": [i.model_dump(mode="json") for i in scored.items],
+            "contribution_points": str(points)}
 
 
 # ---- manual override: request, then a second person approves or rejects -----------------------------------

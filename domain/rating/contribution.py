@@ -33,11 +33,16 @@ class ContributionRating(BaseModel):
     growth_rate: Decimal | None  # None when there is no year before to compare with
 
     def summary(self) -> tuple[str, str]:
-        stars_zh = f"{self.stars}星" if self.stars else "无星级"
-        stars_en = f"{self.stars} stars" if self.stars else "no star"
+        points_zh, points_en = points_text(self.points, self.stars)
         rate = "" if self.growth_rate is None else f" ({self.growth_rate:+.0%})"
-        return (f"贡献度积分 {self.points},{stars_zh};忠诚度{LOYALTY_ZH[self.loyalty]},资产{GROWTH_ZH[self.growth]}{rate}",
-                f"contribution points {self.points}, {stars_en}; loyalty {self.loyalty}, assets {self.growth}{rate}")
+        return (f"{points_zh};忠诚度{LOYALTY_ZH[self.loyalty]},资产{GROWTH_ZH[self.growth]}{rate}",
+                f"{points_en}; loyalty {self.loyalty}, assets {self.growth}{rate}")
+
+
+def points_text(points: Decimal, stars: int) -> tuple[str, str]:
+    stars_zh = f"{stars}星" if stars else "无星级"
+    stars_en = f"{stars} stars" if stars else "no star"
+    return f"贡献度积分 {points},{stars_zh}", f"contribution points {points}, {stars_en}"
 
 
 def loyalty(facts: HouseholdFacts, model: ContributionModel) -> Loyalty:

@@ -163,3 +163,34 @@ def test_an_override_approved_on_a_batch_rating_holds_in_the_next_real_time_rati
         _, lapsed = ratings.rate_customer(s, customer.id, as_of=as_of, now=NOW)
         s.commit()
     assert lapsed.grade != "AAA" and "MANUAL_OVERRIDE" not in lapsed.reasons
+
+
+def test_a_batch_rating_is_explained_item_by_item_from_its_snapshot_and_the_runs_models(own_engine):
+    """A batch record stores reason codes and the input snapshot only: the explanation scores the snapshot
+    again with the run's models, so its lines add up to the stored score, and it says the batch sets no limit."""
+    from db import rating_batch
+    from db.models import ContributionFacts
+    from domain.rating.model import ContributionModel
+
+    as_of = date(2026, 11, 30)
+    customer = farmer(own_engine)
+    card = default_scorecard().model_copy(update={"base_score": 25})  # the run's own model, not the one in force
+    with Session(own_engine, expire_on_commit=False) as s:
+        archive(s, customer)
+        s.add(ContributionFacts(customer_id=customer.id, as_of=as_of, avg_daily_assets=Decimal("2500000"),
+                                settlement_txns=10, months_as_customer=30, products_held=2))
+        s.commit()
+    plan = rating_batch.plan(own_engine, run_key="explain/1", quarter="2026Q4", as_of=as_of, card=card,
+                             contrib=ContributionModel(), chunk_size=10)
+    for n in range(plan.chunks_total):
+        rating_batch.rate_chunk(own_engine, plan.run_id, n)
+    with Session(own_engine, expire_on_commit=False) as s:
+        record = s.exec(select(RatingRecord).where(RatingRecord.batch_run_id == plan.run_id)).one()
+        explained = ratings.explain(s, ADMIN, record.id)
+    assert explained.items and [i.code for i in explained.items] == record.reasons
+    assert explained.contribution is not None and record.stars == 5
+    assert explained.contribution.zh.startswith("贡献度积分 ") and f"{record.stars}星" in explained.contribution.zh
+    assert 25 + sum(i.points for i in explained.items) + explained.contribution.points == record.score
+    assert explained.summary_zh.startswith(f"季度批量评级(模型 NONG_E_DAI_CREDIT@v1):{record.score} 分")
+    assert "不测算额度" in explained.summary_zh and "0.00" not in explained.summary_zh
+    assert "grades only" in explained.summary_en and explained.limit == []
