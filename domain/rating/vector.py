@@ -58,6 +58,8 @@ class ScoredArrays:
     hit_columns: list[np.ndarray]
     bin_columns: list[np.ndarray]
     any_hit: np.ndarray
+    hit_bits: np.ndarray  # the hits as bits, first pre-filter highest
+    combination: np.ndarray | None  # the bins in mixed radix, when the card is small enough for score tables
 
     @property
     def contribution_cents(self) -> np.ndarray:
@@ -188,30 +190,84 @@ def prefilter_hits(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.nd
     return [checks[code]().astype(bool, copy=False) for code in card.prefilters]
 
 
+_STAR_LEVELS = max(STARS) + 1
+_TABLE_LIMIT = 1 << 16  # bin combinations x star levels small enough for one score table
+
+
+def _combination(bin_columns: list[np.ndarray], radices: list[int], n: int) -> np.ndarray:
+    """The bins of every feature as one mixed-radix number per household (first feature most significant)."""
+    code = np.zeros(n, dtype=np.int32)
+    for radix, column in zip(radices, bin_columns, strict=True):
+        code *= radix
+        code += column
+    return code
+
+
+def _grade_by_score(card: CreditScorecard) -> np.ndarray:
+    """Grade index for every possible score: the first band (highest first) reached, else C."""
+    return np.array([next((GRADES.index(b.grade) for b in card.grade_bands if score >= b.min_score),
+                          GRADES.index("C")) for score in range(max(card.max_score, 0) + 1)], dtype=np.int8)
+
+
+def _star_points(card: CreditScorecard) -> np.ndarray:
+    out = np.zeros(_STAR_LEVELS, dtype=np.int32)
+    for stars, points in card.contribution_points.items():
+        out[stars] = points
+    return out
+
+
+def _tables(card: CreditScorecard, radices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Score and grade at every index `bin combination x 8 + stars`: base + bin points + star points, at most
+    max_score, then at least 0 (the reference's order), and the grade band of that score."""
+    rest = np.arange(math.prod(radices), dtype=np.int64)
+    points = np.zeros(len(rest), dtype=np.int64)
+    for scored, radix in zip(reversed(card.features), reversed(radices), strict=True):
+        rest, digit = np.divmod(rest, radix)
+        points += np.array([b.points for b in scored.bins], dtype=np.int64)[digit]
+    total = (points[:, None] + _star_points(card)[None, :] + card.base_score).ravel()
+    total = np.maximum(np.minimum(total, card.max_score), 0)
+    return total.astype(np.int32), _grade_by_score(card)[total]
+
+
+def _hit_bits(hit_columns: list[np.ndarray], n: int) -> np.ndarray:
+    """The pre-filter hits as bits, the first pre-filter highest (there are at most five: one byte)."""
+    bits = np.zeros(n, dtype=np.uint8)
+    for column in hit_columns:
+        bits <<= 1
+        bits |= column
+    return bits
+
+
 def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel) -> ScoredArrays:
     n = len(arrays)
     contribution_total, unit, stars = contribution(arrays, contrib)
     hit_columns = prefilter_hits(arrays, card)
     bin_columns = feature_bins(arrays, card)
-    star_points = np.zeros(max(STARS) + 1, dtype=np.int32)
-    for s, p in card.contribution_points.items():
-        star_points[s] = p
-    total = np.take(star_points, stars) + np.int32(card.base_score)
-    for scored, column in zip(card.features, bin_columns, strict=True):
-        total += np.take(np.array([b.points for b in scored.bins], dtype=np.int32), column)
-    np.minimum(total, card.max_score, out=total)  # then at least 0, as the reference (not np.clip, which
-    np.maximum(total, 0, out=total)              # gives max_score when it is below 0)
-    any_hit = np.zeros(n, dtype=bool)
-    for column in hit_columns:
-        any_hit |= column
-    # grade by a table over every possible score: the first band (highest first) reached, else C
-    by_score = np.array([next((GRADES.index(b.grade) for b in card.grade_bands if score >= b.min_score),
-                              GRADES.index("C")) for score in range(max(card.max_score, 0) + 1)], dtype=np.int8)
-    grade = np.take(by_score, total)
+    hit_bits = _hit_bits(hit_columns, n)
+    any_hit = hit_bits != 0
+    radices = [len(f.bins) for f in card.features]
+    combination = None
+    if math.prod(radices) * _STAR_LEVELS <= _TABLE_LIMIT:
+        # One lookup per household instead of one per feature: each (bins, stars) pair is scored once, in
+        # the table; the combination is also the reason code's first part.
+        combination = _combination(bin_columns, radices, n)
+        index = combination * _STAR_LEVELS
+        index += stars
+        index = index.astype(np.intp)
+        score_table, grade_table = _tables(card, radices)
+        total, grade = np.take(score_table, index), np.take(grade_table, index)
+    else:
+        total = np.take(_star_points(card), stars) + np.int32(card.base_score)
+        for scored, column in zip(card.features, bin_columns, strict=True):
+            total += np.take(np.array([b.points for b in scored.bins], dtype=np.int32), column)
+        np.minimum(total, card.max_score, out=total)  # then at least 0, as the reference (not np.clip, which
+        np.maximum(total, 0, out=total)              # gives max_score when it is below 0)
+        grade = np.take(_grade_by_score(card), total)
     total[any_hit] = 0
     grade[any_hit] = GRADES.index("C")
     return ScoredArrays(score=total, grade=grade, stars=stars, contribution_total=contribution_total,
-                        contribution_unit=unit, hit_columns=hit_columns, bin_columns=bin_columns, any_hit=any_hit)
+                        contribution_unit=unit, hit_columns=hit_columns, bin_columns=bin_columns, any_hit=any_hit,
+                        hit_bits=hit_bits, combination=combination)
 
 
 def reasons_of(scored: ScoredArrays, card: CreditScorecard, row: int) -> list[str]:
@@ -230,14 +286,17 @@ def reason_codes(scored: ScoredArrays, card: CreditScorecard) -> np.ndarray:
     space = math.prod(radices) << len(card.prefilters)
     if space > _INT64_MAX:
         raise ValueError("the scorecard has too many bin combinations for reason codes")
-    code = np.zeros(len(scored.score), dtype=np.int32 if space < 2**31 else np.int64)
-    for radix, column in zip(radices, scored.bin_columns, strict=True):
-        code *= radix
-        code += column
+    dtype = np.int32 if space < 2**31 else np.int64
+    if scored.combination is not None:
+        code = scored.combination.astype(dtype)
+    else:
+        code = np.zeros(len(scored.score), dtype=dtype)
+        for radix, column in zip(radices, scored.bin_columns, strict=True):
+            code *= radix
+            code += column
     code[scored.any_hit] = 0
-    for column in scored.hit_columns:
-        code <<= 1
-        code += column
+    code <<= len(card.prefilters)
+    code += scored.hit_bits
     return code
 
 
