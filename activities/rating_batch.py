@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from db import rating_batch
 from services.rating_models import active_models
@@ -20,20 +23,27 @@ from workflows.messages import (
 
 
 class RatingBatchActivities:
-    def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int) -> None:
+    def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int,
+                 lease: timedelta = rating_batch.RUN_LEASE) -> None:
         self._engine = engine
         self._chunk_size = chunk_size
+        self._lease = lease
         # SQLite has one writer: chunks in parallel would only queue on its lock.
         self._parallel = 1 if engine.dialect.name == "sqlite" else parallel_chunks
 
     @activity.defn
     def plan_rating_run(self, request: RatingPlanInput) -> RatingBatchPlan:
         """The run for this workflow, created on first call with the models in force now; a resumed or
-        continued workflow gets the same run, its models and the chunks already rated."""
+        continued workflow gets the same run, its models and the chunks already rated. While another run is
+        in progress and alive it fails retryably (RatingRunInProgress): the retry policy makes it wait."""
         with Session(self._engine) as session:
             card, contrib = active_models(session)
-        plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
-                                 as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size)
+        try:
+            plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
+                                     as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size,
+                                     lease=self._lease)
+        except rating_batch.RunInProgress as busy:
+            raise ApplicationError(str(busy), type="RatingRunInProgress") from busy
         with Session(self._engine) as session:
             run = rating_batch.get_run(session, plan.run_id)
             _, rated, failed = rating_batch.progress(session, plan.run_id) or (0, 0, 0)

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     rating_batch_chunk_size: int = Field(default=10000, ge=1)
     rating_batch_parallel_chunks: int = Field(default=2, ge=1)
     rating_batch_schedule_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Runs are exclusive: a run not completed whose start or latest chunk is this recent holds off new ones
+    # (a run terminated mid-way stops blocking once its lease ran out).
+    rating_run_lease_minutes: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -766,6 +766,16 @@ class ArchiveTransfer(SQLModel, table=True):
     until revoked."""
 
     __tablename__ = "archive_transfer"
+    # One pending transfer per archive, and one pending or approved (in force) share per archive and manager:
+    # the database holds it when two requests pass the service's check at once.
+    __table_args__ = (
+        Index("uq_archive_transfer_pending", "household_id", unique=True,
+              postgresql_where=text("kind = 'transfer' AND status = 'pending'"),
+              sqlite_where=text("kind = 'transfer' AND status = 'pending'")),
+        Index("uq_archive_share_live", "household_id", "to_staff_id", unique=True,
+              postgresql_where=text("kind = 'share' AND status IN ('pending', 'approved')"),
+              sqlite_where=text("kind = 'share' AND status IN ('pending', 'approved')")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(foreign_key="household.id", index=True)
@@ -814,6 +824,9 @@ class RatingOverride(SQLModel, table=True):
     approval writes a rating_record with source=override."""
 
     __tablename__ = "rating_override"
+    # One pending request per customer, held by the database when two requests pass the service's check at once.
+    __table_args__ = (Index("uq_rating_override_pending", "customer_id", unique=True,
+                            postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)

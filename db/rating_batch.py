@@ -17,7 +17,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -120,28 +120,90 @@ def model_version(card: CreditScorecard) -> str:
 
 # ---- a run ----
 
+class LiveRun(BaseModel):
+    """A run in progress whose last sign of life (its start or its latest chunk) is within the lease."""
+
+    run_id: int
+    run_key: str
+    last_active: datetime
+
+    @property
+    def workflow_id(self) -> str:
+        """The workflow that started it: run keys are `<workflow id>/<run id>`."""
+        return self.run_key.rsplit("/", 1)[0]
+
+
+class RunInProgress(RuntimeError):
+    """Another run is in progress and alive: a new run is not created beside it (retryable: the caller waits)."""
+
+    def __init__(self, other: LiveRun) -> None:
+        super().__init__(f"rating run {other.run_id} ({other.run_key}) is in progress, last active "
+                         f"{other.last_active.isoformat()}; a new run waits for it to finish")
+        self.other = other
+
+
+RUN_LEASE = timedelta(minutes=30)  # Settings.rating_run_lease_minutes' default
+_NEW_RUN_LOCK = 0x6E67_6462_7262  # pg_advisory_xact_lock key: one transaction at a time creates a run
+
+
+def live_runs(session: Session, *, lease: timedelta, now: datetime | None = None,
+              exclude_id: int | None = None) -> list[LiveRun]:
+    """Runs not completed whose start or latest chunk is within `lease` of now: a run terminated mid-way
+    stops counting once its lease ran out."""
+    cutoff = (now or utcnow()) - lease
+    query = (select(RatingBatchRun.id, RatingBatchRun.run_key, RatingBatchRun.started_at,
+                    func.max(RatingBatchChunk.done_at))
+             .outerjoin(RatingBatchChunk, RatingBatchChunk.run_id == RatingBatchRun.id)  # type: ignore[arg-type]
+             .where(RatingBatchRun.status != "completed")
+             .group_by(RatingBatchRun.id, RatingBatchRun.run_key, RatingBatchRun.started_at)
+             .order_by(RatingBatchRun.id))
+    if exclude_id is not None:
+        query = query.where(RatingBatchRun.id != exclude_id)
+    live = []
+    for run_id, run_key, started_at, last_chunk in session.exec(query).all():  # type: ignore[call-overload]
+        last_active = max(started_at, last_chunk) if last_chunk is not None else started_at
+        if last_active >= cutoff:
+            live.append(LiveRun(run_id=run_id, run_key=run_key, last_active=last_active))
+    return live
+
+
 def plan(engine: Engine, *, run_key: str, quarter: str, as_of: date, card: CreditScorecard,
-         contrib: ContributionModel, chunk_size: int) -> BatchPlan:
-    """The run started by `run_key`, created on first call with the models it will use throughout."""
+         contrib: ContributionModel, chunk_size: int, lease: timedelta = RUN_LEASE) -> BatchPlan:
+    """The run started by `run_key`, created on first call with the models it will use throughout.
+
+    Runs are exclusive: a new run is not created while another is in progress and alive (see live_runs);
+    RunInProgress says which, and the caller retries later. The run already made for `run_key` (a retried
+    plan, a continued workflow) is always returned."""
     with Session(engine, expire_on_commit=False) as session:
         run = session.exec(select(RatingBatchRun).where(RatingBatchRun.run_key == run_key)).scalars().first()  # type: ignore[call-overload]
         if run is None:
+            if engine.dialect.name == "postgresql":
+                # Two plans at once would each miss the other's uncommitted run. (On SQLite the INSERT below
+                # takes the single write lock first, so the check after it sees every committed run.)
+                session.execute(select(func.pg_advisory_xact_lock(_NEW_RUN_LOCK)))
             first, last = session.exec(select(func.min(Household.id), func.max(Household.id))  # type: ignore[call-overload]
                                        .where(Household.status == "archived")).one()
             total = math.ceil((last - first + 1) / chunk_size) if first is not None else 0
+            now = utcnow()
             run = RatingBatchRun(run_key=run_key, quarter=quarter, as_of=as_of, model_code=card.code,
                                  model_version=card.version, contribution_code=contrib.code,
                                  contribution_version=contrib.version,
                                  models={"scorecard": card.model_dump(mode="json"),
                                          "contribution": contrib.model_dump(mode="json")},
                                  first_household_id=first or 0, chunk_size=chunk_size, chunks_total=total,
-                                 started_at=utcnow())
+                                 started_at=now)
             session.add(run)
             try:
-                session.commit()
+                session.flush()
             except IntegrityError:  # a retried plan whose first attempt committed meanwhile
                 session.rollback()
                 run = session.exec(select(RatingBatchRun).where(RatingBatchRun.run_key == run_key)).scalars().one()  # type: ignore[call-overload]
+            else:
+                others = live_runs(session, lease=lease, now=now, exclude_id=run.id)
+                if others:
+                    session.rollback()
+                    raise RunInProgress(others[0])
+                session.commit()
         done = session.exec(select(RatingBatchChunk.chunk_no).where(RatingBatchChunk.run_id == run.id)).scalars().all()  # type: ignore[call-overload]
         return BatchPlan(run_id=run.id, chunks_total=run.chunks_total, chunks_done=sorted(done))  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from db.repositories import ratings as store
-from domain.rating.warehouse import COLUMNS, HeaderMissing, cell_text, check_file, map_header
+from domain.rating.warehouse import COLUMNS, HeaderMissing, cell_text, check_file, map_header, stale
 from domain.whitelist import RowReport
 from services import whitelist_files
 from services.clock import business_date
@@ -46,7 +46,14 @@ def load(session: Session, *, data: bytes, filename: str, dry_run: bool, now: da
     stored = store.contribution_as_of(session, list(customers.values()))
     reports, entries = check_file(rows, customers=customers, stored_as_of=stored, today=business_date(now))
     if not dry_run and entries:
-        store.replace_contribution_facts(session, [e.model_dump(exclude={"row_no"}) for e in entries])
+        written = store.replace_contribution_facts(session, [e.model_dump(exclude={"row_no"}) for e in entries])
+        lost = [e for e in entries if e.customer_id not in written]
+        if lost:  # another feed stored newer facts after they were read above: refused as the check would have
+            newer = store.contribution_as_of(session, [e.customer_id for e in lost])
+            late = {e.row_no: RowReport(row_no=e.row_no, ok=False, problems=[stale(newer[e.customer_id])])
+                    for e in lost}
+            reports = [late.get(r.row_no, r) for r in reports]
+            entries = [e for e in entries if e.customer_id in written]
         session.commit()
     refused = [r for r in reports if not r.ok]
     return ContributionLoadReport(filename=filename[:200], format=sheet.format, encoding=sheet.encoding, dry_run=dry_run,

@@ -3,13 +3,15 @@ so runs the Schedule started show too), one run's grade-migration report, and th
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session
 from temporalio.common import TypedSearchAttributes
 
 from db import rating_batch
 from db.models import RatingBatchRun
 from services.blocking import in_thread
-from services.errors import not_found
+from services.errors import ProblemError, not_found
 from services.gateway import WorkflowGateway
 from services.schemas.rating_batch import (
     GradeMigration,
@@ -24,8 +26,23 @@ from workflows import names
 from workflows.messages import QuarterlyRatingInput
 
 
-async def start_run(workflows: WorkflowGateway, body: RatingRunStart) -> RatingRunAccepted:
-    """One ops-started run at a time under one id: a start while it runs attaches to it."""
+def _other_live_run(session: Session, lease: timedelta) -> rating_batch.LiveRun | None:
+    """A run in progress and alive that the ops workflow did not start (the Schedule's, or one of old)."""
+    return next((run for run in rating_batch.live_runs(session, lease=lease)
+                 if run.workflow_id != names.QUARTERLY_RATING_WORKFLOW_ID), None)
+
+
+async def start_run(session: Session, workflows: WorkflowGateway, body: RatingRunStart, *,
+                    lease: timedelta) -> RatingRunAccepted:
+    """One ops-started run at a time under one id: a start while it runs attaches to it. While another run is
+    in progress (e.g. the Schedule's) the start is refused: runs are exclusive (db/rating_batch.plan holds
+    it; a start that slips past this check waits in its plan for the other run to finish)."""
+    other = await in_thread(_other_live_run, session, lease)
+    if other is not None:
+        raise ProblemError(409, "RATING_RUN_IN_PROGRESS",
+                           f"另一批量评级正在进行(批次 {other.run_id}),请待其完成后再发起",
+                           f"rating run {other.run_id} is in progress; start a run once it has finished",
+                           extra={"run_id": other.run_id})
     await workflows.start(names.QUARTERLY_RATING, QuarterlyRatingInput(as_of=body.as_of),
                           id=names.QUARTERLY_RATING_WORKFLOW_ID, search_attributes=TypedSearchAttributes.empty)
     return RatingRunAccepted(workflow_id=names.QUARTERLY_RATING_WORKFLOW_ID, as_of=body.as_of)

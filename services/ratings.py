@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, get_args
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db import rating_batch
@@ -218,14 +219,25 @@ def request_override(session: Session, principal: Principal, customer_id: int, b
         raise ProblemError(422, "OVERRIDE_SAME_GRADE", "调整后的等级与当前等级相同", "that is the current grade already",
                            "to_grade")
     if store.pending_override(session, customer_id) is not None:
-        raise ProblemError(409, "OVERRIDE_PENDING", "该客户已有待审批的等级调整", "an override is already waiting for approval",
-                           "customer_id")
-    row = store.insert_override(session, customer_id=customer_id, base_record_id=base.id, from_grade=base.grade,
-                                to_grade=body.to_grade, reason=body.reason, requested_by=principal.subject,
-                                requested_at=utcnow())
+        raise _override_pending()
+    try:
+        row = store.insert_override(session, customer_id=customer_id, base_record_id=base.id, from_grade=base.grade,
+                                    to_grade=body.to_grade, reason=body.reason, requested_by=principal.subject,
+                                    requested_at=utcnow())
+    except IntegrityError as exc:
+        # Another request passed the check at the same moment; uq_rating_override_pending let only one in.
+        session.rollback()
+        if store.pending_override(session, customer_id) is None:
+            raise
+        raise _override_pending() from exc
     view = OverrideView.of(row)
     session.commit()  # the view first: a session that expires on commit would leave it empty
     return view
+
+
+def _override_pending() -> ProblemError:
+    return ProblemError(409, "OVERRIDE_PENDING", "该客户已有待审批的等级调整", "an override is already waiting for approval",
+                        "customer_id")
 
 
 def decide_override(session: Session, principal: Principal, override_id: int, body: OverrideDecisionIn) -> OverrideView:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.models import ArchiveTransfer
@@ -35,17 +36,33 @@ def request(session: Session, principal: Principal, household_id: int, body: Tra
     if body.to_staff_id == row.manager_staff_id:
         raise ProblemError(422, "ALREADY_MANAGER", "该客户经理已是管户经理", "this customer manager already manages the archive",
                            "to_staff_id")
-    if body.kind == "transfer" and archive_transfers.open_request(session, row.id) is not None:
-        raise ProblemError(409, "TRANSFER_PENDING", "该档案已有待审批的移交申请", "a transfer of this archive is already pending")
-    if body.kind == "share" and archive_transfers.share_in_force_or_pending(session, row.id, body.to_staff_id):
-        raise ProblemError(409, "SHARE_EXISTS", "已与该客户经理共享或正在申请共享", "already shared with this manager, or pending")
+    conflict = _conflict(session, row.id, body)
+    if conflict is not None:
+        raise conflict
     assert not principal.is_customer
-    created = archive_transfers.insert(session, household_id=row.id, kind=body.kind, from_staff_id=row.manager_staff_id,
-                                       to_staff_id=body.to_staff_id, branch_code=row.branch_code,
-                                       requested_by=principal.id, reason=body.reason, status="pending",
-                                       requested_at=now)
+    try:
+        created = archive_transfers.insert(session, household_id=row.id, kind=body.kind,
+                                           from_staff_id=row.manager_staff_id, to_staff_id=body.to_staff_id,
+                                           branch_code=row.branch_code, requested_by=principal.id, reason=body.reason,
+                                           status="pending", requested_at=now)
+    except IntegrityError as exc:
+        # Another request passed the check at the same moment; the partial unique indexes let only one in.
+        session.rollback()
+        conflict = _conflict(session, row.id, body)
+        if conflict is None:
+            raise
+        raise conflict from exc
     session.commit()
     return TransferView.of(created)
+
+
+def _conflict(session: Session, household_id: int, body: TransferIn) -> ProblemError | None:
+    """One pending transfer per archive; one pending or approved share per archive and manager."""
+    if body.kind == "transfer" and archive_transfers.open_request(session, household_id) is not None:
+        return ProblemError(409, "TRANSFER_PENDING", "该档案已有待审批的移交申请", "a transfer of this archive is already pending")
+    if body.kind == "share" and archive_transfers.share_in_force_or_pending(session, household_id, body.to_staff_id):
+        return ProblemError(409, "SHARE_EXISTS", "已与该客户经理共享或正在申请共享", "already shared with this manager, or pending")
+    return None
 
 
 def _decidable(session: Session, principal: Principal, transfer_id: int) -> ArchiveTransfer:

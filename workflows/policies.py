@@ -56,3 +56,7 @@ EOD_NOTICES = ActivityOptions(timedelta(hours=1), _BACKOFF, heartbeat_timeout=ti
 # Quarterly rating: a chunk is one transaction of seconds that heartbeats between read, score and write;
 # retried until it goes through (a no-op once done).
 RATING_CHUNK = ActivityOptions(timedelta(minutes=10), _BACKOFF, heartbeat_timeout=timedelta(minutes=2))
+# Planning a quarterly-rating run fails (retryably) while another run is in progress and alive: the run
+# waits for it, however long, polling at most every five minutes; attempts and time are not limited.
+RATING_PLAN = ActivityOptions(timedelta(seconds=60), RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=5)))

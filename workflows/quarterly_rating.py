@@ -5,7 +5,9 @@ rated a few at a time (activities/rating_batch.py -> db/rating_batch.py), each o
 heartbeats. Chunks already rated by an earlier attempt are skipped, so a crash or restart resumes where it
 stopped and rates no chunk twice. History stays bounded: after `chunks_per_execution` chunks, or when
 Temporal suggests it, the workflow continues as new with the same run. Started by the quarterly Schedule
-(first day of each quarter, Beijing time) and by ops (POST /v1/ops/rating-runs). The result and the
+(first day of each quarter, Beijing time) and by ops (POST /v1/ops/rating-runs). Runs are exclusive in the
+database: while another run is in progress and alive, planning fails retryably and this run waits (the
+RATING_PLAN policy's backoff) until the other completes or its lease runs out. The result and the
 `progress` query carry counts and the migration summary, never personal data.
 """
 
@@ -53,7 +55,7 @@ class QuarterlyRatingWorkflow:
         run_key = inp.run_key or f"{info.workflow_id}/{info.run_id}"
         plan: RatingBatchPlan = await workflow.execute_activity_method(
             RatingBatchActivities.plan_rating_run, RatingPlanInput(run_key=run_key, quarter=quarter_of(as_of), as_of=as_of),
-            **policies.DB_WRITE.kwargs())
+            **policies.RATING_PLAN.kwargs())  # waits here while another run is in progress
         self._plan = plan
         self._chunks_done, self._rated, self._failed = len(plan.chunks_done), plan.rated, plan.failed
         done = set(plan.chunks_done)

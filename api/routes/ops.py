@@ -3,6 +3,7 @@ the quarterly batch rating."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -69,11 +70,16 @@ async def end_of_day(body: EndOfDayIn, user: OpsUser, session: SessionDep, workf
 RunId = Annotated[int, Path(ge=1)]
 
 
-@router.post("/rating-runs", status_code=202, response_model=RatingRunAccepted, responses=responses(403, 503))
-async def start_rating_run(body: RatingRunStart, user: OpsUser, workflows: WorkflowsDep) -> RatingRunAccepted:
+@router.post("/rating-runs", status_code=202, response_model=RatingRunAccepted, responses=responses(403, 409, 503))
+async def start_rating_run(body: RatingRunStart, user: OpsUser, session: SessionDep, workflows: WorkflowsDep,
+                           settings: SettingsDep) -> RatingRunAccepted:
     """Re-rate every archived household now (the quarterly Schedule does it on each quarter's first day):
-    202, then follow it with GET /v1/ops/rating-runs. A start while an ops-started run is going attaches to it."""
-    return await rating_batch.start_run(workflows, body)
+    202, then follow it with GET /v1/ops/rating-runs. A start while an ops-started run is going attaches to it.
+    Runs are exclusive: while another run (the Schedule's) is in progress, 409 `RATING_RUN_IN_PROGRESS` with
+    its `run_id`. A run counts as in progress until completed, or until NONGEDAI_RATING_RUN_LEASE_MINUTES
+    (30) pass without a chunk rated, so a run stopped mid-way blocks no longer than that."""
+    return await rating_batch.start_run(session, workflows, body,
+                                        lease=timedelta(minutes=settings.rating_run_lease_minutes))
 
 
 @router.get("/rating-runs", response_model=list[RatingRunView], responses=responses(403))

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -157,10 +158,19 @@ def contribution_as_of(session: Session, customer_ids: Sequence[int]) -> dict[in
     return found
 
 
-def replace_contribution_facts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Set-based: the customers' old rows out, the new ones in (one executemany), in the caller's transaction."""
-    ids = [r["customer_id"] for r in rows]
-    for start in range(0, len(ids), 1000):
-        session.execute(delete(ContributionFacts).where(col(ContributionFacts.customer_id).in_(ids[start:start + 1000])))
-    if rows:
-        session.execute(insert(ContributionFacts), list(rows))
+def replace_contribution_facts(session: Session, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """Set-based, in the caller's transaction: each customer's facts replaced unless newer ones are stored. The
+    date is compared in the write itself (INSERT .. ON CONFLICT DO UPDATE .. WHERE), so of two feeds at once an
+    older one never overwrites a newer one that committed after it was read. Returns the customers written."""
+    dialect = session.get_bind().dialect.name
+    upsert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = ContributionFacts.__table__  # type: ignore[attr-defined]
+    written: set[int] = set()
+    for start in range(0, len(rows), 1000):
+        stmt = upsert(table).values(list(rows[start:start + 1000]))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.customer_id],
+            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "customer_id"},
+            where=table.c.as_of <= stmt.excluded.as_of)
+        written.update(session.execute(stmt.returning(table.c.customer_id)).scalars())
+    return written

@@ -82,8 +82,7 @@ def check_row(row_no: int, cells: Mapping[str, object], *, customers: Mapping[st
     elif as_of > today:
         problems.append(_problem("as_of", "DATE_IN_FUTURE", "数据日期不能晚于今天", "as_of is in the future"))
     elif customer_id is not None and customer_id in stored_as_of and as_of < stored_as_of[customer_id]:
-        problems.append(_problem("as_of", "STALE", f"已有更新的数据(数据日期 {stored_as_of[customer_id]})",
-                                 f"newer facts are on file (as of {stored_as_of[customer_id]})"))
+        problems.append(stale(stored_as_of[customer_id]))
     for name in MONEY:
         try:
             amount = parse_amount(cells.get(name))
@@ -126,6 +125,11 @@ def check_file(rows: Iterable[tuple[int, Mapping[str, object]]], *, customers: M
             entries.append(entry)
         reports.append(report)
     return reports, entries
+
+
+def stale(stored: date) -> RowProblem:
+    """Newer facts are on file: an older extract never replaces them."""
+    return _problem("as_of", "STALE", f"已有更新的数据(数据日期 {stored})", f"newer facts are on file (as of {stored})")
 
 
 def cell_text(value: object) -> str:

@@ -131,3 +131,44 @@ def test_the_receiving_manager_must_be_an_active_manager_of_the_branch(client, e
     r = client.post(f"/v1/households/{view['id']}/transfers", json={"kind": "transfer", "to_staff_id": owner.id},
                     headers=owner_h)
     assert_problem(r, 422, "ALREADY_MANAGER", "to_staff_id")
+
+
+def _pending_rows(engine, household_id: int) -> list[tuple[str, int, str]]:
+    from sqlmodel import Session, select
+
+    from db.models import ArchiveTransfer
+    with Session(engine) as s:
+        return [(t.kind, t.to_staff_id, t.status) for t in s.exec(select(ArchiveTransfer).where(
+            ArchiveTransfer.household_id == household_id, ArchiveTransfer.status.in_(["pending", "approved"])))]
+
+
+@pytest.mark.parametrize("kind", ["transfer", "share"])
+def test_two_requests_passing_the_check_at_once_leave_one_pending_and_the_other_a_409(client, engine, team, monkeypatch,
+                                                                                     kind):
+    """The check is read-then-insert: the partial unique indexes hold when a concurrent request got in between."""
+    from db.repositories import archive_transfers
+    owner, owner_h, other, other_h, approver, approver_h = team
+    view = _archive(client, owner_h)
+    first = _request(client, owner_h, view["id"], kind, other.id)
+    # The second request's check runs before the first commits: it sees nothing pending.
+    check = "open_request" if kind == "transfer" else "share_in_force_or_pending"
+    real = getattr(archive_transfers, check)
+    calls: list[int] = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(archive_transfers, check, racing)
+    r = client.post(f"/v1/households/{view['id']}/transfers", json={"kind": kind, "to_staff_id": other.id,
+                                                                    "reason": "片区调整"}, headers=owner_h)
+    assert_problem(r, 409, "TRANSFER_PENDING" if kind == "transfer" else "SHARE_EXISTS")
+    assert len(calls) == 2  # the insert was refused by the database, then the check answered
+    assert _pending_rows(engine, view["id"]) == [(kind, other.id, "pending")]
+    if kind == "share":  # approved, a share still holds its place
+        assert _decide(client, approver_h, first["id"]).json()["status"] == "approved"
+        calls.clear()
+        r = client.post(f"/v1/households/{view['id']}/transfers", json={"kind": kind, "to_staff_id": other.id,
+                                                                        "reason": "片区调整"}, headers=owner_h)
+        assert_problem(r, 409, "SHARE_EXISTS")
+        assert _pending_rows(engine, view["id"]) == [("share", other.id, "approved")]

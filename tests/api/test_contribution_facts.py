@@ -60,6 +60,37 @@ def test_valid_rows_load_and_refused_rows_are_reported_field_by_field(client, en
     assert facts(engine, a.id).settlement_txns == 120 and facts(engine, c.id).settlement_txns == 20
 
 
+def test_an_older_feed_that_read_before_a_newer_one_committed_does_not_overwrite_it(client, engine, api_settings,
+                                                                                  monkeypatch):
+    """The STALE check reads the stored dates before writing: the write itself compares them again, so of two
+    feeds at once the older never replaces what the newer stored in between; its row is reported STALE."""
+    from db.repositories import ratings as store
+    ops = data.staff_headers(api_settings, data.add_staff(engine, "ops"))
+    a, b = data.add_customer(engine), data.add_customer(engine)
+    newer = upload(client, ops, (HEADER + f"{a.customer_no},2026-11-01,5000,5000,0,50,50,5\n").encode()).json()
+    assert newer["rows_loaded"] == 1
+    real, calls = store.contribution_as_of, []
+
+    def racing(session, ids):  # the check read the dates before the newer feed committed
+        calls.append(1)
+        return {} if len(calls) == 1 else real(session, ids)
+
+    monkeypatch.setattr(store, "contribution_as_of", racing)
+    out = upload(client, ops, (HEADER + f"{a.customer_no},2026-10-01,1,1,1,1,1,1\n"
+                               + f"{b.customer_no},2026-10-01,8000,9000,0,12,18,1\n").encode()).json()
+    assert (out["rows_total"], out["rows_loaded"], out["rows_refused"]) == (2, 1, 1)
+    assert out["refused"][0]["row_no"] == 2
+    assert [(p["field"], p["code"]) for p in out["refused"][0]["problems"]] == [("as_of", "STALE")]
+    assert "2026-11-01" in out["refused"][0]["problems"][0]["en"]
+    kept = facts(engine, a.id)
+    assert (kept.as_of, kept.settlement_txns) == (date(2026, 11, 1), 50)
+    assert facts(engine, b.id).as_of == date(2026, 10, 1)
+    # the same date replaces, as before
+    monkeypatch.setattr(store, "contribution_as_of", real)
+    same = upload(client, ops, (HEADER + f"{a.customer_no},2026-11-01,6000,5000,0,60,50,5\n").encode()).json()
+    assert same["rows_loaded"] == 1 and facts(engine, a.id).settlement_txns == 60
+
+
 def test_gbk_with_chinese_headings(client, engine, api_settings):
     ops = data.staff_headers(api_settings, data.add_staff(engine, "admin"))
     farmer = data.add_customer(engine)

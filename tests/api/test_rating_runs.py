@@ -67,3 +67,38 @@ def test_ops_start_a_run_now(client, engine, api_settings, workflows):
     assert_problem(client.post("/v1/ops/rating-runs", json={"as_of": "someday"}, headers=ops), 422, "VALIDATION_FAILED",
                    "as_of")
     assert client.post("/v1/ops/rating-runs", json={"quarter": "2026Q4"}, headers=ops).status_code == 422
+
+
+def test_ops_start_is_refused_while_another_run_is_in_progress(client, engine, api_settings, workflows):
+    """The Schedule's run is going: an ops start answers 409 at once (runs are exclusive); an ops run that is
+    going is attached to as before; once the other run is completed, ops start again."""
+    from sqlmodel import Session
+
+    from db.models import RatingBatchRun
+    ops = data.staff_headers(api_settings, data.add_staff(engine, "ops"))
+    scheduled = rating_batch.plan(engine, run_key="quarterly-rating-2026-12-31T18:00:00Z/r1", quarter="2027Q1",
+                                  as_of=AS_OF, card=default_scorecard(), contrib=ContributionModel(), chunk_size=10000)
+    starts = len(workflows.starts)
+    try:
+        r = client.post("/v1/ops/rating-runs", json={}, headers=ops)
+        assert_problem(r, 409, "RATING_RUN_IN_PROGRESS")
+        assert r.json()["run_id"] == scheduled.run_id and "另一批量评级正在进行" in r.json()["zh"]
+        assert len(workflows.starts) == starts  # nothing started
+    finally:
+        with Session(engine) as s:  # completed: it blocks no one
+            run = s.get(RatingBatchRun, scheduled.run_id)
+            run.status = "completed"
+            s.add(run)
+            s.commit()
+    ops_run = rating_batch.plan(engine, run_key=f"{names.QUARTERLY_RATING_WORKFLOW_ID}/r2", quarter="2027Q1",
+                                as_of=AS_OF, card=default_scorecard(), contrib=ContributionModel(), chunk_size=10000)
+    try:
+        r = client.post("/v1/ops/rating-runs", json={}, headers=ops)  # the ops run itself: attach
+        assert r.status_code == 202, r.text
+        assert workflows.starts[-1].workflow_id == names.QUARTERLY_RATING_WORKFLOW_ID
+    finally:
+        with Session(engine) as s:
+            run = s.get(RatingBatchRun, ops_run.run_id)
+            run.status = "completed"
+            s.add(run)
+            s.commit()

@@ -187,6 +187,34 @@ def test_an_override_needs_a_second_person(client, engine, people):
     assert fresh["grade"] == "AA" and "MANUAL_OVERRIDE" not in fresh["reasons"]
 
 
+def test_two_override_requests_passing_the_check_at_once_leave_one_pending(client, engine, people, monkeypatch):
+    """The check is read-then-insert: uq_rating_override_pending holds when a concurrent request got in between,
+    and the loser gets the same 409 with nothing written."""
+    from sqlmodel import Session, select
+
+    from db.models import RatingOverride
+    from db.repositories import ratings as store
+    farmer = data.add_customer(engine)
+    archive(engine, farmer, income="60000", expenses="0", assets="100000", liabilities="0", credit_village=False)
+    assert client.post(f"/v1/customers/{farmer.id}/rating", headers=people["manager"]).json()["grade"] == "AA"
+    url = f"/v1/customers/{farmer.id}/rating/overrides"
+    assert client.post(url, json={"to_grade": "A", "reason": "养殖场刚遭受台风损失,下调一级"},
+                       headers=people["manager"]).status_code == 201
+    real, calls = store.pending_override, []
+
+    def racing(*args, **kwargs):  # the second request's check ran before the first committed
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "pending_override", racing)
+    assert_problem(client.post(url, json={"to_grade": "B", "reason": "再申请一次调整"}, headers=people["manager2"]),
+                   409, "OVERRIDE_PENDING", "customer_id")
+    assert len(calls) == 2  # refused by the database, then answered by the check
+    with Session(engine) as s:
+        rows = s.exec(select(RatingOverride).where(RatingOverride.customer_id == farmer.id)).all()
+    assert [(r.status, r.to_grade) for r in rows] == [("pending", "A")]
+
+
 def test_the_requester_never_approves_and_a_rejection_changes_nothing(client, engine, people):
     farmer = data.add_customer(engine)
     archive(engine, farmer)

@@ -116,3 +116,52 @@ async def test_the_worker_keeps_a_quarterly_schedule_at_the_configured_beijing_t
     upcoming = described.info.next_action_times
     assert upcoming and all((t.month, t.day, t.hour) in {(3, 31, 18), (6, 30, 18), (9, 30, 18), (12, 31, 18)}
                             for t in upcoming)
+
+
+async def test_a_second_run_waits_for_the_one_in_progress_then_rates_after_it(dev_env, own_pg, settings):
+    """A scheduled run and an ops run never rate at once: the second's plan fails retryably while the first is in
+    progress, and the second starts its run once the first has completed."""
+    import threading
+
+    from tests.workflows.support import until
+    engine = own_pg
+    archive(engine)
+    real = RatingBatchActivities(engine, chunk_size=3, parallel_chunks=2)
+    gate = threading.Event()
+
+    @activity.defn(name="rate_chunk")
+    def held(request: RatingChunkInput) -> RatingChunkResult:
+        gate.wait(timeout=60)  # the first run stays in progress until the test lets it go
+        return real.rate_chunk(request)
+
+    def runs() -> list[RatingBatchRun]:
+        with Session(engine) as s:
+            return list(s.exec(select(RatingBatchRun).order_by(RatingBatchRun.id)).all())
+
+    configured = settings.model_copy(update={"database_url": str(engine.url), "rating_batch_chunk_size": 3})
+    async with running_worker(dev_env.client, engine, configured, replace={"rate_chunk": held}) as (queue, _):
+        first = await dev_env.client.start_workflow(
+            names.QUARTERLY_RATING, QuarterlyRatingInput(as_of=AS_OF),
+            id=f"{names.QUARTERLY_RATING_WORKFLOW_ID}-2026-12-31T18:00:00Z", task_queue=queue,
+            result_type=RatingRunResult)
+        await until(runs)
+        second = await dev_env.client.start_workflow(
+            names.QUARTERLY_RATING, QuarterlyRatingInput(as_of=AS_OF), id=names.QUARTERLY_RATING_WORKFLOW_ID,
+            task_queue=queue, result_type=RatingRunResult)
+
+        async def waiting() -> bool:
+            pending = (await second.describe()).raw_description.pending_activities
+            return bool(pending) and pending[0].attempt >= 2 and \
+                "RatingRunInProgress" in pending[0].last_failure.application_failure_info.type
+        await until(waiting, timeout=30)
+        assert len(runs()) == 1  # the second made no run while the first is going
+        gate.set()
+        done_first: RatingRunResult = await first.result()
+        done_second: RatingRunResult = await second.result()
+    assert (done_first.rated, done_second.rated) == (6, 6)
+    a, b = runs()
+    assert (a.id, b.id) == (done_first.run_id, done_second.run_id)
+    assert a.status == b.status == "completed" and b.started_at >= a.finished_at
+    assert a.run_key.startswith(first.id + "/") and b.run_key.startswith(second.id + "/")
+    records = batch_records(engine)
+    assert set(records.values()) == {2} and len(records) == 6  # each run rated every household once

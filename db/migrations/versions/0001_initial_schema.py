@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 06:32:21.109615
+Create Date: 2026-12-06 18:22:22.270575
 
 """
 from typing import Sequence, Union
@@ -599,6 +599,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_archive_transfer_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_archive_transfer_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_archive_transfer_to_staff_id'), ['to_staff_id'], unique=False)
+        batch_op.create_index('uq_archive_share_live', ['household_id', 'to_staff_id'], unique=True, postgresql_where=sa.text("kind = 'share' AND status IN ('pending', 'approved')"), sqlite_where=sa.text("kind = 'share' AND status IN ('pending', 'approved')"))
+        batch_op.create_index('uq_archive_transfer_pending', ['household_id'], unique=True, postgresql_where=sa.text("kind = 'transfer' AND status = 'pending'"), sqlite_where=sa.text("kind = 'transfer' AND status = 'pending'"))
 
     op.create_table('credit_line',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -958,6 +960,7 @@ def upgrade() -> None:
     with op.batch_alter_table('rating_override', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rating_override_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_rating_override_status'), ['status'], unique=False)
+        batch_op.create_index('uq_rating_override_pending', ['customer_id'], unique=True, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('repayment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1071,6 +1074,7 @@ def downgrade() -> None:
 
     op.drop_table('repayment')
     with op.batch_alter_table('rating_override', schema=None) as batch_op:
+        batch_op.drop_index('uq_rating_override_pending', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.drop_index(batch_op.f('ix_rating_override_status'))
         batch_op.drop_index(batch_op.f('ix_rating_override_customer_id'))
 
@@ -1144,6 +1148,8 @@ def downgrade() -> None:
 
     op.drop_table('credit_line')
     with op.batch_alter_table('archive_transfer', schema=None) as batch_op:
+        batch_op.drop_index('uq_archive_transfer_pending', postgresql_where=sa.text("kind = 'transfer' AND status = 'pending'"), sqlite_where=sa.text("kind = 'transfer' AND status = 'pending'"))
+        batch_op.drop_index('uq_archive_share_live', postgresql_where=sa.text("kind = 'share' AND status IN ('pending', 'approved')"), sqlite_where=sa.text("kind = 'share' AND status IN ('pending', 'approved')"))
         batch_op.drop_index(batch_op.f('ix_archive_transfer_to_staff_id'))
         batch_op.drop_index(batch_op.f('ix_archive_transfer_status'))
         batch_op.drop_index(batch_op.f('ix_archive_transfer_household_id'))
