@@ -21,6 +21,8 @@ from workflows.messages import (
     RatingRunResult,
 )
 
+PLAN_ATTEMPTS = 10  # ~9 minutes of RATING_PLAN's backoff (1 s, doubling): rides out a database restart
+
 
 class RatingBatchActivities:
     def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int,
@@ -35,15 +37,22 @@ class RatingBatchActivities:
     def plan_rating_run(self, request: RatingPlanInput) -> RatingBatchPlan:
         """The run for this workflow, created on first call with the models in force now; a resumed or
         continued workflow gets the same run, its models and the chunks already rated. While another run is
-        in progress and alive it fails retryably (RatingRunInProgress): the retry policy makes it wait."""
-        with Session(self._engine) as session:
-            card, contrib = active_models(session)
+        in progress and alive it fails retryably (RatingRunInProgress): the retry policy makes it wait. Any
+        other failure is retried PLAN_ATTEMPTS times, then ends the run: the policy itself retries without end
+        (for the wait), and a model that no longer loads would otherwise hold every later quarter's run."""
         try:
+            with Session(self._engine) as session:
+                card, contrib = active_models(session)
             plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
                                      as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size,
                                      lease=self._lease)
         except rating_batch.RunInProgress as busy:
             raise ApplicationError(str(busy), type="RatingRunInProgress") from busy
+        except Exception as failure:
+            if activity.info().attempt >= PLAN_ATTEMPTS:
+                raise ApplicationError(f"planning the rating run failed {PLAN_ATTEMPTS} times: {failure}",
+                                       type="RatingPlanFailed", non_retryable=True) from failure
+            raise
         with Session(self._engine) as session:
             run = rating_batch.get_run(session, plan.run_id)
             _, rated, failed = rating_batch.progress(session, plan.run_id) or (0, 0, 0)

@@ -166,6 +166,8 @@ def replace_contribution_facts(session: Session, rows: Sequence[dict[str, Any]])
     upsert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     table = ContributionFacts.__table__  # type: ignore[attr-defined]
     written: set[int] = set()
+    # In key order: two feeds at once then lock their common rows in the same order and cannot deadlock.
+    rows = sorted(rows, key=lambda row: row["customer_id"])
     for start in range(0, len(rows), 1000):
         stmt = upsert(table).values(list(rows[start:start + 1000]))
         stmt = stmt.on_conflict_do_update(

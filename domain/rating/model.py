@@ -72,6 +72,8 @@ class CreditScorecard(BaseModel):
     def _consistent(self) -> CreditScorecard:
         if len({f.feature for f in self.features}) != len(self.features):
             raise ValueError("each feature may be scored once")
+        if len(set(self.prefilters)) != len(self.prefilters):
+            raise ValueError("each pre-filter may be listed once")
         if set(self.contribution_points) != set(STARS):
             raise ValueError(f"contribution_points needs exactly the stars {list(STARS)}")
         mins = [b.min_score for b in self.grade_bands]

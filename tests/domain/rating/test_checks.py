@@ -52,3 +52,11 @@ def test_contribution_cases_compare_points_and_indicators():
 def test_cases_refuse_unknown_fields():
     with pytest.raises(ValidationError):
         ScorecardCase.model_validate({"name": "c", "facts": {"age": 22}, "expect": {"grade": "C", "colour": "red"}})
+
+
+def test_a_scorecard_lists_each_prefilter_once():
+    """The batch scorer keeps the hits in one byte, one bit per listed pre-filter: a repeated entry is refused."""
+    content = default_scorecard().model_dump(mode="json")
+    content["prefilters"] = ["BLACKLIST"] + ["AGE_OUT_OF_RANGE"] * 8
+    with pytest.raises(ValidationError, match="each pre-filter may be listed once"):
+        type(default_scorecard()).model_validate(content)
