@@ -12,7 +12,6 @@ import signal
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -94,7 +93,7 @@ def activities_for(engine: Engine, adapters: Adapters, settings: Settings) -> li
         WhitelistActivities(engine, adapters.rating),
         RatingBatchActivities(engine, chunk_size=settings.rating_batch_chunk_size,
                               parallel_chunks=settings.rating_batch_parallel_chunks,
-                              lease=timedelta(minutes=settings.rating_run_lease_minutes)),
+                              lease=settings.rating_run_lease),
     ]
     return [getattr(obj, name) for obj in objects for name in dir(obj)
             if hasattr(getattr(obj, name), "__temporal_activity_definition")]

@@ -25,8 +25,7 @@ PLAN_ATTEMPTS = 10  # ~9 minutes of RATING_PLAN's backoff (1 s, doubling): rides
 
 
 class RatingBatchActivities:
-    def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int,
-                 lease: timedelta = rating_batch.RUN_LEASE) -> None:
+    def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int, lease: timedelta) -> None:
         self._engine = engine
         self._chunk_size = chunk_size
         self._lease = lease

@@ -7,6 +7,7 @@ deployment cannot start with the demo secret or the embedded SQLite file.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def rating_run_lease(self) -> timedelta:
+        return timedelta(minutes=self.rating_run_lease_minutes)
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, get_args
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db import rating_batch
@@ -25,7 +24,6 @@ from domain.rating.engine import PREFILTER_TEXT, Rating, item_text, rate
 from domain.rating.limits import LimitBreakdown, credit_limit
 from domain.rating.model import CreditScorecard, Prefilter
 from domain.rating.scoring import FeatureScore, HouseholdFacts, score
-from domain.rating.scoring import contribution as contribution_points
 from domain.scorecard import RatingOutcome
 from services.clock import business_date, utcnow
 from services.errors import ProblemError, not_found
@@ -43,6 +41,7 @@ from services.schemas.ratings import (
     RatingRecordView,
     RatingResult,
 )
+from services.unique_requests import insert_unless
 
 DEFAULT_PRODUCT = "NONG_E_DAI"
 OVERRIDE_APPROVERS = frozenset({APPROVER, ADMIN})
@@ -195,10 +194,9 @@ def _batch_detail(session: Session, row: RatingRecord) -> dict[str, Any]:
     card, contrib = rating_batch.run_models(run)
     facts = HouseholdFacts.model_validate(row.inputs)
     scored = score(facts, card, contrib)
-    points, _ = contribution_points(facts, contrib)
     return {"scorecard": {"base_score": card.base_score, "contribution_points": card.contribution_points[scored.stars]},
             "prefilter_hits": list(scored.prefilter_hits), "items": [i.model_dump(mode="json") for i in scored.items],
-            "contribution_points": str(points)}
+            "contribution_points": str(scored.contribution_points)}
 
 
 # ---- manual override: request, then a second person approves or rejects -----------------------------------
@@ -218,24 +216,19 @@ def request_override(session: Session, principal: Principal, customer_id: int, b
     if base.grade == body.to_grade:
         raise ProblemError(422, "OVERRIDE_SAME_GRADE", "调整后的等级与当前等级相同", "that is the current grade already",
                            "to_grade")
-    if store.pending_override(session, customer_id) is not None:
-        raise _override_pending()
-    try:
-        row = store.insert_override(session, customer_id=customer_id, base_record_id=base.id, from_grade=base.grade,
-                                    to_grade=body.to_grade, reason=body.reason, requested_by=principal.subject,
-                                    requested_at=utcnow())
-    except IntegrityError as exc:
-        # Another request passed the check at the same moment; uq_rating_override_pending let only one in.
-        session.rollback()
-        if store.pending_override(session, customer_id) is None:
-            raise
-        raise _override_pending() from exc
+    row = insert_unless(  # one pending override per customer (uq_rating_override_pending)
+        session, lambda: _override_pending(session, customer_id),
+        lambda: store.insert_override(session, customer_id=customer_id, base_record_id=base.id, from_grade=base.grade,
+                                      to_grade=body.to_grade, reason=body.reason, requested_by=principal.subject,
+                                      requested_at=utcnow()))
     view = OverrideView.of(row)
     session.commit()  # the view first: a session that expires on commit would leave it empty
     return view
 
 
-def _override_pending() -> ProblemError:
+def _override_pending(session: Session, customer_id: int) -> ProblemError | None:
+    if store.pending_override(session, customer_id) is None:
+        return None
     return ProblemError(409, "OVERRIDE_PENDING", "该客户已有待审批的等级调整", "an override is already waiting for approval",
                         "customer_id")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.models import ArchiveTransfer
@@ -20,6 +19,7 @@ from services.errors import ProblemError, forbidden, not_found
 from services.households import check_manager, record, visible
 from services.principal import ADMIN, ALL_BRANCH_ROLES, APPROVER, CUSTOMER_MANAGER, Principal
 from services.schemas.households import TransferDecisionIn, TransferIn, TransferView
+from services.unique_requests import insert_unless
 
 
 def _views(rows: Sequence[ArchiveTransfer]) -> list[TransferView]:
@@ -36,22 +36,14 @@ def request(session: Session, principal: Principal, household_id: int, body: Tra
     if body.to_staff_id == row.manager_staff_id:
         raise ProblemError(422, "ALREADY_MANAGER", "该客户经理已是管户经理", "this customer manager already manages the archive",
                            "to_staff_id")
-    conflict = _conflict(session, row.id, body)
-    if conflict is not None:
-        raise conflict
     assert not principal.is_customer
-    try:
-        created = archive_transfers.insert(session, household_id=row.id, kind=body.kind,
-                                           from_staff_id=row.manager_staff_id, to_staff_id=body.to_staff_id,
-                                           branch_code=row.branch_code, requested_by=principal.id, reason=body.reason,
-                                           status="pending", requested_at=now)
-    except IntegrityError as exc:
-        # Another request passed the check at the same moment; the partial unique indexes let only one in.
-        session.rollback()
-        conflict = _conflict(session, row.id, body)
-        if conflict is None:
-            raise
-        raise conflict from exc
+    household = row.id
+    created = insert_unless(  # held by uq_archive_transfer_pending and uq_archive_share_live
+        session, lambda: _conflict(session, household, body),
+        lambda: archive_transfers.insert(session, household_id=household, kind=body.kind,
+                                         from_staff_id=row.manager_staff_id, to_staff_id=body.to_staff_id,
+                                         branch_code=row.branch_code, requested_by=principal.id, reason=body.reason,
+                                         status="pending", requested_at=now))
     session.commit()
     return TransferView.of(created)
 

@@ -3,7 +3,6 @@ the quarterly batch rating."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -79,7 +78,7 @@ async def start_rating_run(body: RatingRunStart, user: OpsUser, session: Session
     its `run_id`. A run counts as in progress until completed, or until NONGEDAI_RATING_RUN_LEASE_MINUTES
     (30) pass without a chunk rated, so a run stopped mid-way blocks no longer than that."""
     return await rating_batch.start_run(session, workflows, body,
-                                        lease=timedelta(minutes=settings.rating_run_lease_minutes))
+                                        lease=settings.rating_run_lease)
 
 
 @router.get("/rating-runs", response_model=list[RatingRunView], responses=responses(403))

@@ -57,9 +57,12 @@ class ScoredArrays:
     contribution_unit: int
     hit_columns: list[np.ndarray]
     bin_columns: list[np.ndarray]
-    any_hit: np.ndarray
     hit_bits: np.ndarray  # the hits as bits, first pre-filter highest
     combination: np.ndarray | None  # the bins in mixed radix, when the card is small enough for score tables
+
+    @property
+    def any_hit(self) -> np.ndarray:
+        return self.hit_bits != 0
 
     @property
     def contribution_cents(self) -> np.ndarray:
@@ -266,8 +269,8 @@ def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: Contri
     total[any_hit] = 0
     grade[any_hit] = GRADES.index("C")
     return ScoredArrays(score=total, grade=grade, stars=stars, contribution_total=contribution_total,
-                        contribution_unit=unit, hit_columns=hit_columns, bin_columns=bin_columns, any_hit=any_hit,
-                        hit_bits=hit_bits, combination=combination)
+                        contribution_unit=unit, hit_columns=hit_columns, bin_columns=bin_columns, hit_bits=hit_bits,
+                        combination=combination)
 
 
 def reasons_of(scored: ScoredArrays, card: CreditScorecard, row: int) -> list[str]:

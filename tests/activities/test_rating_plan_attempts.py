@@ -24,7 +24,7 @@ def run_plan(activities: RatingBatchActivities, attempt: int):
 
 
 def test_a_failure_other_than_waiting_ends_the_run_after_the_last_attempt(own_engine, monkeypatch):
-    activities = RatingBatchActivities(own_engine, chunk_size=10, parallel_chunks=1)
+    activities = RatingBatchActivities(own_engine, chunk_size=10, parallel_chunks=1, lease=rating_batch.RUN_LEASE)
 
     def broken(*_args, **_kwargs):
         raise ValueError("stored model does not load")
@@ -38,7 +38,7 @@ def test_a_failure_other_than_waiting_ends_the_run_after_the_last_attempt(own_en
 
 
 def test_waiting_for_another_run_stays_retryable_however_many_attempts(own_engine, monkeypatch):
-    activities = RatingBatchActivities(own_engine, chunk_size=10, parallel_chunks=1)
+    activities = RatingBatchActivities(own_engine, chunk_size=10, parallel_chunks=1, lease=rating_batch.RUN_LEASE)
     other = rating_batch.LiveRun(run_id=7, run_key="quarterly-rating/abc", last_active=rating_batch.utcnow())
 
     def busy(*_args, **_kwargs):

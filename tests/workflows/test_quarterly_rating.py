@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.rating_batch import RatingBatchActivities
+from db import rating_batch
 from db.engine import make_engine
 from db.metadata import metadata
 from db.models import RatingBatchChunk, RatingBatchFailure, RatingBatchRun, RatingRecord
@@ -77,7 +78,7 @@ async def test_a_run_rates_every_archived_household_once_and_reports_migrations(
 async def test_a_chunk_that_crashed_after_committing_is_not_rated_twice(dev_env, own_pg, settings):
     engine = own_pg
     archive(engine)
-    real = RatingBatchActivities(engine, chunk_size=3, parallel_chunks=2)
+    real = RatingBatchActivities(engine, chunk_size=3, parallel_chunks=2, lease=rating_batch.RUN_LEASE)
     crashes: list[int] = []
 
     @activity.defn(name="rate_chunk")
@@ -126,7 +127,7 @@ async def test_a_second_run_waits_for_the_one_in_progress_then_rates_after_it(de
     from tests.workflows.support import until
     engine = own_pg
     archive(engine)
-    real = RatingBatchActivities(engine, chunk_size=3, parallel_chunks=2)
+    real = RatingBatchActivities(engine, chunk_size=3, parallel_chunks=2, lease=rating_batch.RUN_LEASE)
     gate = threading.Event()
 
     @activity.defn(name="rate_chunk")
