@@ -46,23 +46,31 @@ class HouseholdArrays:
 
 @dataclass
 class ScoredArrays:
-    """The chunk's results. `bin_columns[j]` holds the bin index chosen for card.features[j]; `hit_columns`
-    one bool column per card.prefilters entry; `contribution_cents` is contribution points x 100 (quantized
-    as the reference does). Rows with any hit have score 0, grade C and their bins are not reasons."""
+    """The chunk's results. `bin_columns[j]` holds the bin index chosen for card.features[j]; `hit_bits` the
+    card.prefilters hits as bits (first pre-filter highest); `contribution_total / contribution_unit` is the
+    contribution points exactly. Rows with any hit have score 0, grade C and their bins are not reasons."""
 
     score: np.ndarray
     grade: np.ndarray  # index into GRADES
     stars: np.ndarray
     contribution_total: np.ndarray
     contribution_unit: int
-    hit_columns: list[np.ndarray]
     bin_columns: list[np.ndarray]
-    hit_bits: np.ndarray  # the hits as bits, first pre-filter highest
-    combination: np.ndarray | None  # the bins in mixed radix, when the card is small enough for score tables
+    hit_bits: np.ndarray
+    prefilter_count: int
+    combination: np.ndarray | None = None  # the bins in mixed radix, when the numpy path made score tables
+    codes: np.ndarray | None = None  # the reason codes, when the compiled pass made them
+    compiled: bool = False  # which scorer ran: the compiled pass or the numpy one
 
     @property
     def any_hit(self) -> np.ndarray:
         return self.hit_bits != 0
+
+    @property
+    def hit_columns(self) -> list[np.ndarray]:
+        """One bool column per card.prefilters entry."""
+        k = self.prefilter_count
+        return [((self.hit_bits >> (k - 1 - p)) & 1).astype(bool) for p in range(k)]
 
     @property
     def contribution_cents(self) -> np.ndarray:
@@ -83,22 +91,30 @@ def _threshold(lower: Decimal, unit: int) -> int:
     return _ceil(Fraction(lower) * unit)
 
 
-def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> tuple[np.ndarray, int]:
-    """The feature's integer values and the unit they count in (1 = whole, 100 = fen or 1/100 mu)."""
+def _unit(feature: Feature) -> int:
+    """What the feature's integer values count in: fen, 1/100 mu, or whole numbers (flags as 0 or 1)."""
+    return 100 if feature in ("net_income", "net_assets", "acreage_mu") else 1
+
+
+def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> np.ndarray:
+    """The feature's integer values, in _unit(feature)."""
     match feature:
         case "net_income":
-            return arrays["annual_income"] - arrays["annual_expenses"], 100
+            return arrays["annual_income"] - arrays["annual_expenses"]
         case "net_assets":
-            return arrays["total_assets"] - arrays["total_liabilities"], 100
+            return arrays["total_assets"] - arrays["total_liabilities"]
         case "acreage_mu":
-            return arrays["acreage_centi"], 100
+            return arrays["acreage_centi"]
         case _:  # whole numbers and flags (a flag compares as 0 or 1: no copy needed)
-            return arrays[feature], 1
+            return arrays[feature]
 
 
 def _magnitude(values: np.ndarray) -> int:
     """The largest absolute value, without an |x| temporary the size of the chunk."""
-    return max(int(values.max(initial=0)), -int(values.min(initial=0)))
+    from domain.rating.vector_kernel import extremes
+
+    high, low = extremes(values)
+    return max(int(high), -int(low))  # in Python integers: -(-2^63) does not fit in int64
 
 
 def _at_least_ratio(liabilities: np.ndarray, assets: np.ndarray, lower: Decimal, biggest: int,
@@ -127,7 +143,7 @@ def _bin_column(arrays: HouseholdArrays, scored: ScoredFeature) -> np.ndarray:
         for lower in lowers:
             out += _at_least_ratio(liabilities, assets, lower, biggest, positive)  # type: ignore[arg-type]
         return out
-    values, unit = _feature_codes(arrays, scored.feature)
+    values, unit = _feature_codes(arrays, scored.feature), _unit(scored.feature)
     for threshold in (_threshold(lo, unit) for lo in lowers):  # type: ignore[arg-type]
         if threshold > _INT64_MAX:
             continue  # reached by no value
@@ -146,14 +162,9 @@ def feature_bins(arrays: HouseholdArrays, card: CreditScorecard) -> list[np.ndar
 def contribution(arrays: HouseholdArrays, model: ContributionModel) -> tuple[np.ndarray, int, np.ndarray]:
     """(P, unit, stars) where contribution points = P / unit exactly. P is an integer: amounts are fen, the
     weights are decimals scaled by 10^k, transactions count x 100,000."""
-    weights = [Fraction(model.asset_weight), Fraction(model.loan_weight), Fraction(model.settlement_weight)]
-    scale = math.lcm(*(w.denominator for w in weights))
-    aw, lw, sw = (int(w * scale) for w in weights)
-    terms = [(arrays["avg_daily_assets"], aw), (arrays["avg_loan_balance"], lw),
-             (arrays["settlement_txns"], sw * 100_000)]
-    bound = sum(_magnitude(v) * abs(w) for v, w in terms)
-    floors = [(_ceil(Fraction(floor) * 100_000 * scale), stars) for floor, stars in model.star_bands]
-    wide = bound > _INT64_MAX // 2 or any(abs(f) > _INT64_MAX for f, _ in floors)
+    (aw, lw, sw), unit, floors = _contribution_terms(model)
+    terms = [(arrays["avg_daily_assets"], aw), (arrays["avg_loan_balance"], lw), (arrays["settlement_txns"], sw)]
+    wide = not _contribution_fits(arrays, [aw, lw, sw], floors)
     kind = object if wide else np.int64
     total = sum(v.astype(kind) * w for v, w in terms if w)
     if isinstance(total, int):  # every weight zero
@@ -170,7 +181,7 @@ def contribution(arrays: HouseholdArrays, model: ContributionModel) -> tuple[np.
         stars = np.zeros(len(arrays), dtype=np.int8)
         for low, band_stars in floors:
             stars = np.where(total >= low, np.int8(band_stars), stars)
-    return total, 100_000 * scale, stars.astype(np.int8)
+    return total, unit, stars.astype(np.int8)
 
 
 def cents_of(total: np.ndarray, unit: int) -> np.ndarray:
@@ -241,12 +252,22 @@ def _hit_bits(hit_columns: list[np.ndarray], n: int) -> np.ndarray:
     return bits
 
 
-def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel) -> ScoredArrays:
+def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel, *,
+                 compiled: bool = True) -> ScoredArrays:
+    """Score a chunk: with the compiled pass (vector_kernel) when every product fits in int64 and the
+    reason codes do too, else (or when `compiled` is False) with numpy."""
+    if compiled:
+        scored = _score_compiled(arrays, card, contrib)
+        if scored is not None:
+            return scored
+    return _score_numpy(arrays, card, contrib)
+
+
+def _score_numpy(arrays: HouseholdArrays, card: CreditScorecard, contrib: ContributionModel) -> ScoredArrays:
     n = len(arrays)
     contribution_total, unit, stars = contribution(arrays, contrib)
-    hit_columns = prefilter_hits(arrays, card)
     bin_columns = feature_bins(arrays, card)
-    hit_bits = _hit_bits(hit_columns, n)
+    hit_bits = _hit_bits(prefilter_hits(arrays, card), n)
     any_hit = hit_bits != 0
     radices = [len(f.bins) for f in card.features]
     combination = None
@@ -269,8 +290,98 @@ def score_arrays(arrays: HouseholdArrays, card: CreditScorecard, contrib: Contri
     total[any_hit] = 0
     grade[any_hit] = GRADES.index("C")
     return ScoredArrays(score=total, grade=grade, stars=stars, contribution_total=contribution_total,
-                        contribution_unit=unit, hit_columns=hit_columns, bin_columns=bin_columns, hit_bits=hit_bits,
-                        combination=combination)
+                        contribution_unit=unit, bin_columns=bin_columns, hit_bits=hit_bits,
+                        prefilter_count=len(card.prefilters), combination=combination)
+
+
+def _contribution_terms(contrib: ContributionModel) -> tuple[list[int], int, list[tuple[int, int]]]:
+    """([asset, loan, per-transaction] integer weights, unit, [(integer floor, stars)]): contribution points
+    = (avg_daily_assets x w0 + avg_loan_balance x w1 + settlement_txns x w2) / unit, exactly; a band is
+    reached when that integer is at least its floor."""
+    weights = [Fraction(contrib.asset_weight), Fraction(contrib.loan_weight), Fraction(contrib.settlement_weight)]
+    scale = math.lcm(*(w.denominator for w in weights))
+    aw, lw, sw = (int(w * scale) for w in weights)
+    floors = [(_ceil(Fraction(floor) * 100_000 * scale), stars) for floor, stars in contrib.star_bands]
+    return [aw, lw, sw * 100_000], 100_000 * scale, floors
+
+
+def _contribution_fits(arrays: HouseholdArrays, weights: list[int], floors: list[tuple[int, int]]) -> bool:
+    """Whether the contribution total and its floors fit in int64 for every household of the chunk."""
+    money = (arrays["avg_daily_assets"], arrays["avg_loan_balance"], arrays["settlement_txns"])
+    bound = sum(_magnitude(v) * abs(w) for v, w in zip(money, weights, strict=True))
+    return bound <= _INT64_MAX // 2 and all(abs(f) <= _INT64_MAX for f, _ in floors)
+
+
+def _encoded_bounds(arrays: HouseholdArrays, card: CreditScorecard, group: int) -> tuple[np.ndarray, ...] | None:
+    """The card's bin bounds as the compiled pass takes them, one row per feature padded to whole groups:
+    (thresholds, counts, always reached, debt-ratio numerators, denominators, above-one flags, points); None
+    when a debt-ratio product could overflow int64 for this chunk."""
+    width, depth = len(card.features), max(len(f.bins) for f in card.features)
+    padded = group * max(1, -(-(depth - 1) // group))
+    thresholds, counts, always = (np.zeros((width, padded), dtype=np.int64), np.zeros(width, dtype=np.int64),
+                                  np.zeros(width, dtype=np.int64))
+    ratio_num, ratio_den = np.zeros((width, padded), dtype=np.int64), np.ones((width, padded), dtype=np.int64)
+    above_one = np.zeros((width, padded), dtype=np.bool_)
+    points = np.zeros((width, depth), dtype=np.int32)
+    for j, scored in enumerate(card.features):
+        points[j, :len(scored.bins)] = [b.points for b in scored.bins]
+        lowers = [b.lower for b in scored.bins[1:]]
+        if scored.feature == "debt_ratio":
+            biggest = max(_magnitude(arrays["total_liabilities"]), _magnitude(arrays["total_assets"]), 1)
+            for t, lower in enumerate(Fraction(lo) for lo in lowers):  # type: ignore[arg-type]
+                if biggest * max(abs(lower.numerator), lower.denominator) > _INT64_MAX:
+                    return None
+                ratio_num[j, t], ratio_den[j, t], above_one[j, t] = lower.numerator, lower.denominator, 1 < lower
+            counts[j] = len(lowers)
+            continue
+        for threshold in (_threshold(lo, _unit(scored.feature)) for lo in lowers):  # type: ignore[arg-type]
+            if threshold < -_INT64_MAX:
+                always[j] += 1  # reached by every value
+            elif threshold <= _INT64_MAX:  # above it: reached by no value
+                thresholds[j, counts[j]] = threshold
+                counts[j] += 1
+    return thresholds, counts, always, ratio_num, ratio_den, above_one, points
+
+
+def _score_compiled(arrays: HouseholdArrays, card: CreditScorecard,
+                    contrib: ContributionModel) -> ScoredArrays | None:
+    """The compiled pass, or None when a product could overflow int64 (absurd amounts, bounds with many
+    decimals), the reason codes or scores would not fit, or a feature has more bins than a byte counts:
+    the numpy path handles those on Python integers."""
+    from domain.rating.vector_kernel import FEATURE_IDS, GROUP, PREFILTER_IDS, STAR_BANDS, score_chunk
+
+    weights, unit, floors = _contribution_terms(contrib)
+    radices = [len(f.bins) for f in card.features]
+    space = math.prod(radices) << len(card.prefilters)
+    widest = sum(max(abs(b.points) for b in f.bins) for f in card.features) + abs(card.base_score) \
+        + max(abs(p) for p in card.contribution_points.values())
+    if space > _INT64_MAX or widest >= 2**31 or max(radices) > 255 or len(floors) > STAR_BANDS \
+            or not _contribution_fits(arrays, weights, floors):
+        return None
+    bounds = _encoded_bounds(arrays, card, GROUP)
+    if bounds is None:
+        return None
+    n = len(arrays)
+    out = {"score": np.empty(n, dtype=np.int32), "grade": np.empty(n, dtype=np.int8),
+           "stars": np.empty(n, dtype=np.int8), "total": np.empty(n, dtype=np.int64),
+           "bits": np.empty(n, dtype=np.uint8), "bins": np.empty((len(radices), n), dtype=np.uint8),
+           "code": np.empty(n, dtype=np.int32 if space < 2**31 else np.int64)}
+    a = arrays.columns
+    score_chunk(a["age"], a["annual_income"], a["annual_expenses"], a["total_assets"], a["total_liabilities"],
+                a["acreage_centi"], a["livestock_heads"], a["business_years"], a["labour_count"], a["house_owned"],
+                a["credit_village"], a["blacklisted"], a["currently_overdue"], a["bad_history"], a["court_dishonest"],
+                a["avg_daily_assets"], a["avg_loan_balance"], a["settlement_txns"],
+                np.array([FEATURE_IDS[f.feature] for f in card.features], dtype=np.int64), *bounds,
+                np.array(radices, dtype=np.int64),
+                np.array([PREFILTER_IDS[p] for p in card.prefilters], dtype=np.int64), card.min_age, card.max_age,
+                np.array(weights, dtype=np.int64),
+                np.array([f for f, _ in floors] + [0] * (STAR_BANDS - len(floors)), dtype=np.int64), len(floors),
+                np.array([0, *(s for _, s in floors)], dtype=np.int64), _star_points(card).astype(np.int64),
+                card.base_score, card.max_score, _grade_by_score(card), GRADES.index("C"),
+                out["score"], out["grade"], out["stars"], out["total"], out["bits"], out["bins"], out["code"])
+    return ScoredArrays(score=out["score"], grade=out["grade"], stars=out["stars"], contribution_total=out["total"],
+                        contribution_unit=unit, bin_columns=list(out["bins"]), hit_bits=out["bits"],
+                        prefilter_count=len(card.prefilters), codes=out["code"], compiled=True)
 
 
 def reasons_of(scored: ScoredArrays, card: CreditScorecard, row: int) -> list[str]:
@@ -285,6 +396,8 @@ def reason_codes(scored: ScoredArrays, card: CreditScorecard) -> np.ndarray:
     """A number per household that determines its reason list: the bins in mixed radix (0 when a
     pre-filter hit), then the hits as bits. Lists are built once per distinct number (reason_lists), at
     most a few thousand, not once per household."""
+    if scored.codes is not None:
+        return scored.codes
     radices = [len(f.bins) for f in card.features]
     space = math.prod(radices) << len(card.prefilters)
     if space > _INT64_MAX:

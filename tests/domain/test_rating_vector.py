@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from domain.rating.model import (
 from domain.rating.scoring import HouseholdFacts, score
 from domain.rating.vector import (
     GRADES,
+    ScoredArrays,
     ages_on,
     arrays_from_facts,
     distinct_codes,
@@ -81,7 +83,8 @@ def scorecards(draw: st.DrawFn) -> CreditScorecard:
     for name in names:
         places = draw(st.integers(0, 6))
         span = 2 if name == "debt_ratio" else 10**6
-        raw = draw(st.lists(st.integers(-span * 10**places, span * 10**places), max_size=4, unique=True))
+        # up to 9 bounds: the compiled pass takes them four at a time, so some features need three passes
+        raw = draw(st.lists(st.integers(-span * 10**places, span * 10**places), max_size=9, unique=True))
         lowers = sorted(D(r).scaleb(-places) for r in raw)
         bins = [Bin(lower=None, points=draw(st.integers(-10, 30)), reason=f"{name}_0")]
         bins += [Bin(lower=lo, points=draw(st.integers(-10, 30)), reason=f"{name}_{i + 1}") for i, lo in enumerate(lowers)]
@@ -96,15 +99,35 @@ def scorecards(draw: st.DrawFn) -> CreditScorecard:
                            grade_bands=[GradeBand(min_score=m, grade=g) for m, g in zip(bands, GRADES, strict=False)])
 
 
+@st.composite
+def star_bands(draw: st.DrawFn) -> list[tuple[D, int]]:
+    """One to five bands; floors with up to 7 decimals, so two can round up to the same integer floor."""
+    stars = sorted(draw(st.lists(st.sampled_from(STARS[1:]), min_size=1, max_size=5, unique=True)))
+    floors = sorted(draw(st.lists(st.sampled_from([D(50), D("50.0000001"), D("50.0000002"), D(500), D("1999.99"), D(2000), D(10_000),
+                                                   D("80000.5"), D(80_000)]),
+                                  min_size=len(stars), max_size=len(stars), unique=True)))
+    return list(zip(floors, stars, strict=True))
+
+
 contribution_models = st.builds(
     ContributionModel,
     asset_weight=st.sampled_from([D("1"), D("0.5"), D("1.25"), D("0.003")]),
     loan_weight=st.sampled_from([D("0.5"), D("0"), D("2"), D("0.125")]),
-    settlement_weight=st.sampled_from([D("0.2"), D("0.05"), D("1")]))
+    settlement_weight=st.sampled_from([D("0.2"), D("0.05"), D("1")]),
+    star_bands=st.one_of(st.just(ContributionModel().star_bands), star_bands()))
 
 
 def assert_same(batch: list[HouseholdFacts], card: CreditScorecard, contrib: ContributionModel) -> None:
-    scored = score_arrays(arrays_from_facts(batch), card, contrib)
+    # Both scorers: the compiled pass (taken for every household drawn here: their products fit in int64)
+    # and the numpy one it falls back to.
+    for compiled in (True, False):
+        scored = score_arrays(arrays_from_facts(batch), card, contrib, compiled=compiled)
+        assert scored.compiled is compiled
+        assert_scored_as_reference(scored, batch, card, contrib)
+
+
+def assert_scored_as_reference(scored: ScoredArrays, batch: list[HouseholdFacts], card: CreditScorecard,
+                               contrib: ContributionModel) -> None:
     codes = reason_codes(scored, card)
     present = distinct_codes(codes)
     lists = dict(zip(present.tolist(), reason_lists(present, card), strict=True))
@@ -133,16 +156,68 @@ def test_random_cards_and_contribution_models_score_as_the_reference_does(card, 
     assert_same(batch, card, contrib)
 
 
+# Six bounds per feature: the compiled pass compares them in two groups of four, so every slot of a group
+# is checked with a value on its bound and one step below.
+BOUNDS = {"age": [20, 30, 40, 50, 60, 70], "net_income": ["-0.01", "0", "100.10", "3000", "45000.55", "90000"],
+          "net_assets": ["-5000", "0", "0.01", "20000", "80000.80", "300000"],
+          "debt_ratio": ["0.1", "0.25", "0.5", "0.75", "1", "1.5"],
+          "acreage_mu": ["0.5", "1", "2.25", "5", "10", "50"], "livestock_heads": [1, 5, 10, 50, 100, 500],
+          "business_years": [1, 2, 3, 5, 10, 20], "labour_count": [1, 2, 3, 4, 5, 6]}
+
+
+def on_and_below(feature: str, bound: D) -> list[HouseholdFacts]:
+    """Households whose `feature` is exactly `bound` and one step below it (a fen, a year, 1/100 mu)."""
+    base = HouseholdFacts(customer_id=1, age=40, total_assets=D("1000000.00"))
+    if feature == "debt_ratio":  # liabilities over the assets above
+        return [base.model_copy(update={"total_liabilities": v}) for v in (D("1000000.00") * bound,
+                                                                             D("1000000.00") * bound - FEN)]
+    if feature in ("net_income", "net_assets"):
+        plus, minus = ("annual_income", "annual_expenses") if feature == "net_income" else \
+            ("total_assets", "total_liabilities")
+        return [base.model_copy(update={plus: D(10**6) + v, minus: D(10**6)}) for v in (bound, bound - FEN)]
+    step = FEN if feature == "acreage_mu" else 1
+    cast = D if feature == "acreage_mu" else int
+    return [base.model_copy(update={feature: cast(v)}) for v in (bound, bound - step)]
+
+
+def test_values_on_and_just_below_every_bound_score_as_the_reference_does():
+    for feature, bounds in BOUNDS.items():
+        card = CARD.model_copy(update={"features": [ScoredFeature(feature=feature, bins=[
+            Bin(lower=None if lo is None else D(str(lo)), points=i, reason=f"B{i}")
+            for i, lo in enumerate([None, *bounds])])], "prefilters": []})
+        batch = [h for lo in bounds for h in on_and_below(feature, D(str(lo)))]
+        assert_same(batch, card, ContributionModel())
+
+
+@pytest.mark.parametrize("bands", [1, 2, 3, 4, 5])
+def test_every_number_of_star_bands_gives_the_reference_stars(bands):
+    contrib = ContributionModel(star_bands=ContributionModel().star_bands[:bands])
+    # average daily assets on each band's floor and a fen below it (points = assets / 1,000)
+    batch = [HouseholdFacts(customer_id=1, age=40, avg_daily_assets=floor * 1000 + k * FEN)
+             for floor, _ in ContributionModel().star_bands for k in (-1, 0)]
+    assert_same(batch, CARD, contrib)
+
+
 def test_debt_ratio_bounds_are_compared_exactly_not_in_floats():
     # 0.3 x 1,000,000.10 = 300,000.03: in floats 300000.03 / 1000000.1 < 0.3 at least on some platforms; exact is equal
     on = HouseholdFacts(customer_id=1, age=40, total_assets=D("1000000.10"), total_liabilities=D("300000.03"))
     below = on.model_copy(update={"total_liabilities": D("300000.02")})
     empty = on.model_copy(update={"total_assets": D(0), "total_liabilities": D(0)})
-    scored = score_arrays(arrays_from_facts([on, below, empty]), CARD, ContributionModel())
     debt = [f.feature for f in CARD.features].index("debt_ratio")
-    assert scored.bin_columns[debt].tolist() == [1, 0, 2]  # DEBT_MID, DEBT_LOW, no assets = ratio 1 = DEBT_HIGH
+    for compiled in (True, False):
+        scored = score_arrays(arrays_from_facts([on, below, empty]), CARD, ContributionModel(), compiled=compiled)
+        assert scored.bin_columns[debt].tolist() == [1, 0, 2]  # DEBT_MID, DEBT_LOW, no assets = ratio 1 = DEBT_HIGH
     assert [score(f, CARD, ContributionModel()).items[3].reason for f in (on, below, empty)] == \
         ["DEBT_MID", "DEBT_LOW", "DEBT_HIGH"]
+
+
+def test_contribution_too_large_for_int64_is_scored_on_python_integers():
+    # 0.003 x 1000 scales the settlement weight to 200 x 100,000 per transaction: 10^13 of them overflow int64
+    contrib = ContributionModel(asset_weight=D("0.003"), settlement_weight=D("0.2"))
+    busy = HouseholdFacts(customer_id=1, age=40, settlement_txns=10**13)
+    scored = score_arrays(arrays_from_facts([busy]), CARD, contrib)
+    assert not scored.compiled
+    assert int(scored.stars[0]) == score(busy, CARD, contrib).stars == 7
 
 
 def test_amounts_too_large_for_int64_products_still_compare_exactly():
@@ -151,6 +226,7 @@ def test_amounts_too_large_for_int64_products_still_compare_exactly():
     card = CARD.model_copy(deep=True)
     card.features[3].bins[1].lower = D("0.300000001")  # den 10^9: 9e15 fen x 1e9 overflows int64
     scored = score_arrays(arrays_from_facts([huge]), card, ContributionModel())
+    assert not scored.compiled  # the compiled pass would overflow: the numpy path compares on Python integers
     assert scored.bin_columns[3][0] == 0 and np.issubdtype(scored.score.dtype, np.integer)
     assert int(scored.score[0]) == score(huge, card, ContributionModel()).score
 
