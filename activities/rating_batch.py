@@ -24,6 +24,11 @@ from workflows.messages import (
 PLAN_ATTEMPTS = 10  # ~9 minutes of RATING_PLAN's backoff (1 s, doubling): rides out a database restart
 
 
+def _abandoned(abandoned: rating_batch.RunAbandoned) -> ApplicationError:
+    """A run abandoned for a newer one ends its workflow: retrying would never succeed."""
+    return ApplicationError(str(abandoned), type="RatingRunAbandoned", non_retryable=True)
+
+
 class RatingBatchActivities:
     def __init__(self, engine: Engine, *, chunk_size: int, parallel_chunks: int, lease: timedelta) -> None:
         self._engine = engine
@@ -47,6 +52,8 @@ class RatingBatchActivities:
                                      lease=self._lease)
         except rating_batch.RunInProgress as busy:
             raise ApplicationError(str(busy), type="RatingRunInProgress") from busy
+        except rating_batch.RunAbandoned as abandoned:
+            raise _abandoned(abandoned) from abandoned
         except Exception as failure:
             if activity.info().attempt >= PLAN_ATTEMPTS:
                 raise ApplicationError(f"planning the rating run failed {PLAN_ATTEMPTS} times: {failure}",
@@ -62,12 +69,19 @@ class RatingBatchActivities:
 
     @activity.defn
     def rate_chunk(self, request: RatingChunkInput) -> RatingChunkResult:
-        outcome = rating_batch.rate_chunk(self._engine, request.run_id, request.chunk_no, heartbeat=activity.heartbeat)
+        try:
+            outcome = rating_batch.rate_chunk(self._engine, request.run_id, request.chunk_no,
+                                              heartbeat=activity.heartbeat)
+        except rating_batch.RunAbandoned as abandoned:
+            raise _abandoned(abandoned) from abandoned
         return RatingChunkResult(chunk_no=outcome.chunk_no, rated=outcome.rated, failed=outcome.failed)
 
     @activity.defn
     def finish_rating_run(self, run_id: int) -> RatingRunResult:
-        run = rating_batch.finish(self._engine, run_id)
+        try:
+            run = rating_batch.finish(self._engine, run_id)
+        except rating_batch.RunAbandoned as abandoned:
+            raise _abandoned(abandoned) from abandoned
         with Session(self._engine) as session:
             summary = rating_batch.summarise(rating_batch.migrations_of(session, run_id))
         return RatingRunResult(run_id=run_id, quarter=run.quarter, chunks=run.chunks_total, rated=run.households_rated,

@@ -347,7 +347,7 @@ class EodRun(SQLModel, table=True):
     __tablename__ = "eod_run"
 
     business_date: date = Field(primary_key=True)
-    status: str = Field(default="running", max_length=12, description="running | completed")
+    status: str = Field(default="running", max_length=12, description="running | completed | abandoned")
     first_note_id: int = 0
     last_note_id: int = 0
     chunk_size: int
@@ -856,7 +856,7 @@ class RatingBatchRun(SQLModel, table=True):
     run_key: str = Field(unique=True, max_length=160, description="the starting workflow: makes planning idempotent")
     quarter: str = Field(max_length=8, index=True, description="e.g. 2027Q1")
     as_of: date = Field(description="ages are counted on this date")
-    status: str = Field(default="running", max_length=12, description="running | completed")
+    status: str = Field(default="running", max_length=12, description="running | completed | abandoned")
     model_code: str = Field(max_length=32)
     model_version: int
     contribution_code: str = Field(max_length=32)

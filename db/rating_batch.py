@@ -41,6 +41,7 @@ from sqlalchemy import (
     literal,
     select,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -142,6 +143,15 @@ class RunInProgress(RuntimeError):
         self.other = other
 
 
+class RunAbandoned(RuntimeError):
+    """The run went quiet past its lease and a newer run has started: it rates nothing more (its workflow,
+    should it wake up, fails instead of writing older ratings over the newer run's)."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"rating run {run_id} was abandoned: it was idle past its lease and a newer run started")
+        self.run_id = run_id
+
+
 RUN_LEASE = timedelta(minutes=30)  # Settings.rating_run_lease_minutes' default
 _NEW_RUN_LOCK = 0x6E67_6462_7262  # pg_advisory_xact_lock key: one transaction at a time creates a run
 
@@ -172,8 +182,9 @@ def plan(engine: Engine, *, run_key: str, quarter: str, as_of: date, card: Credi
     """The run started by `run_key`, created on first call with the models it will use throughout.
 
     Runs are exclusive: a new run is not created while another is in progress and alive (see live_runs);
-    RunInProgress says which, and the caller retries later. The run already made for `run_key` (a retried
-    plan, a continued workflow) is always returned."""
+    RunInProgress says which, and the caller retries later. Runs left unfinished past their lease are marked
+    abandoned when the new run is created. The run already made for `run_key` (a retried plan, a continued
+    workflow) is returned, unless it was abandoned (RunAbandoned)."""
     with Session(engine, expire_on_commit=False) as session:
         run = session.exec(select(RatingBatchRun).where(RatingBatchRun.run_key == run_key)).scalars().first()  # type: ignore[call-overload]
         if run is None:
@@ -203,7 +214,11 @@ def plan(engine: Engine, *, run_key: str, quarter: str, as_of: date, card: Credi
                 if others:
                     session.rollback()
                     raise RunInProgress(others[0])
+                session.execute(update(RatingBatchRun).where(  # type: ignore[call-overload]
+                    RatingBatchRun.status == "running", RatingBatchRun.id != run.id).values(status="abandoned"))
                 session.commit()
+        if run.status == "abandoned":
+            raise RunAbandoned(run.id)  # type: ignore[arg-type]
         done = session.exec(select(RatingBatchChunk.chunk_no).where(RatingBatchChunk.run_id == run.id)).scalars().all()  # type: ignore[call-overload]
         return BatchPlan(run_id=run.id, chunks_total=run.chunks_total, chunks_done=sorted(done))  # type: ignore[arg-type]
 
@@ -218,6 +233,8 @@ def finish(engine: Engine, run_id: int) -> RatingBatchRun:
         run = session.get(RatingBatchRun, run_id)
         if run is None:
             raise LookupError(f"no rating run {run_id}")
+        if run.status == "abandoned":
+            raise RunAbandoned(run_id)
         chunks, rated, failed = _chunk_totals(session, run_id)
         if chunks != run.chunks_total:
             raise RuntimeError(f"rating run {run_id}: {chunks} of {run.chunks_total} chunks rated")
@@ -481,7 +498,13 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
     postgres = engine.dialect.name == "postgresql"
     with engine.connect() as conn:
         with conn.begin():
+            if postgres:
+                # Shared among chunks, exclusive with plan: no new run is created while a chunk of an older run
+                # is being written, and a chunk that comes after it sees its own run abandoned.
+                conn.execute(select(func.pg_advisory_xact_lock_shared(_NEW_RUN_LOCK)))
             run = _get_run(conn, run_id)
+            if run.status == "abandoned":
+                raise RunAbandoned(run_id)
             done = conn.execute(select(RatingBatchChunk.__table__).where(  # type: ignore[attr-defined]
                 RatingBatchChunk.run_id == run_id, RatingBatchChunk.chunk_no == chunk_no)).first()
             if done is not None:

@@ -22,7 +22,7 @@ class RatingRunView(BaseModel):
     id: int
     quarter: str
     as_of: date
-    status: str = Field(description="running | completed")
+    status: str = Field(description="running | completed | abandoned (left idle past its lease, then a newer run started)")
     model_version: str = Field(description="the scorecard the run rates with, as CODE@v<version>")
     contribution_version: str = Field(description="the contribution model, as CODE@v<version>")
     chunk_size: int

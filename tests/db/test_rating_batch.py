@@ -239,3 +239,68 @@ def test_two_new_runs_planned_at_once_make_one_run(own_engine, monkeypatch):
     assert len(refused) == 1
     with Session(engine) as s:
         assert [r.id for r in s.exec(select(RatingBatchRun))] == made
+
+
+def test_a_run_left_past_its_lease_is_abandoned_when_a_newer_run_starts(own_engine):
+    """Should its workflow wake up again, it must not write its older ratings over the newer run's."""
+    import pytest
+
+    from db.models import RatingBatchRun
+    engine = own_engine
+    archive(engine)
+    old = _plan(engine, "t/old")
+    rating_batch.rate_chunk(engine, old.run_id, 0)
+    _age(engine, old.run_id, 40)  # idle past the 30-minute lease: terminated, or its worker long gone
+    new = _plan(engine, "t/new")
+    with Session(engine) as s:
+        assert s.get(RatingBatchRun, old.run_id).status == "abandoned"
+        assert s.get(RatingBatchRun, new.run_id).status == "running"
+        ratings_before = sorted((r.customer_id, r.rating_record_id) for r in s.exec(select(CustomerRating)))
+    with pytest.raises(rating_batch.RunAbandoned):
+        rating_batch.rate_chunk(engine, old.run_id, 1)
+    with pytest.raises(rating_batch.RunAbandoned):
+        rating_batch.finish(engine, old.run_id)
+    with pytest.raises(rating_batch.RunAbandoned):  # a continued workflow's plan
+        _plan(engine, "t/old")
+    with Session(engine) as s:
+        assert s.get(RatingBatchChunk, (old.run_id, 1)) is None  # nothing written for the abandoned run
+        assert sorted((r.customer_id, r.rating_record_id) for r in s.exec(select(CustomerRating))) == ratings_before
+    for n in range(new.chunks_total):
+        rating_batch.rate_chunk(engine, new.run_id, n)
+    assert rating_batch.finish(engine, new.run_id).status == "completed"
+
+
+def test_a_new_plan_waits_for_an_old_runs_chunk_in_flight_and_then_sees_it_alive(own_engine, monkeypatch):
+    """PostgreSQL: a chunk holds the run lock shared and a plan takes it exclusively, so a plan cannot mark
+    the old run abandoned while one of its chunks is being written: it waits, then finds the old run active
+    again (that chunk just committed) and refuses. Without the lock the new run would be created and the old
+    chunk would commit after it. (SQLite has one writer: the plan's insert waits for the chunk.)"""
+    import threading
+    import time
+
+    import pytest
+
+    from db.models import RatingBatchRun
+    engine = own_engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the run lock is PostgreSQL's advisory lock")
+    archive(engine)
+    old = _plan(engine, "t/old")
+    _age(engine, old.run_id, 40)  # idle past its lease ...
+    real = rating_batch.load_facts
+
+    def slow(*args, **kwargs):  # ... when it wakes up: its chunk is in its transaction as the new plan comes
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rating_batch, "load_facts", slow)
+    chunk = threading.Thread(target=rating_batch.rate_chunk, args=(engine, old.run_id, 0))
+    chunk.start()
+    time.sleep(0.3)
+    with pytest.raises(rating_batch.RunInProgress) as refused:
+        _plan(engine, "t/new")
+    chunk.join(timeout=30)
+    assert refused.value.other.run_id == old.run_id
+    with Session(engine) as s:
+        assert s.get(RatingBatchChunk, (old.run_id, 0)) is not None
+        assert [(r.id, r.status) for r in s.exec(select(RatingBatchRun))] == [(old.run_id, "running")]

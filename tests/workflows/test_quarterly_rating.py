@@ -166,3 +166,37 @@ async def test_a_second_run_waits_for_the_one_in_progress_then_rates_after_it(de
     assert a.run_key.startswith(first.id + "/") and b.run_key.startswith(second.id + "/")
     records = batch_records(engine)
     assert set(records.values()) == {2} and len(records) == 6  # each run rated every household once
+
+
+async def test_a_run_that_wakes_up_after_being_abandoned_fails_without_rating(dev_env, own_pg, settings):
+    """A run idle past its lease is abandoned when a newer run starts; if its workflow resumes (here: a
+    continued workflow planning with its run key) it fails for good instead of writing older ratings."""
+    from temporalio.client import WorkflowFailureError
+    from temporalio.exceptions import ActivityError, ApplicationError
+
+    from domain.rating.model import ContributionModel, default_scorecard
+    engine = own_pg
+    archive(engine)
+    plan = rating_batch.plan(engine, run_key="old-run/1", quarter="2026Q4", as_of=AS_OF, card=default_scorecard(),
+                             contrib=ContributionModel(), chunk_size=3)
+    with Session(engine) as s:  # idle for a year, far past the 30-minute lease
+        run = s.get(RatingBatchRun, plan.run_id)
+        run.started_at = run.started_at.replace(year=run.started_at.year - 1)
+        s.add(run)
+        s.commit()
+    newer = rating_batch.plan(engine, run_key="new-run/1", quarter="2026Q4", as_of=AS_OF, card=default_scorecard(),
+                              contrib=ContributionModel(), chunk_size=3)
+    configured = settings.model_copy(update={"database_url": str(engine.url), "rating_batch_chunk_size": 3})
+    async with running_worker(dev_env.client, engine, configured) as (queue, _):
+        handle = await dev_env.client.start_workflow(
+            names.QUARTERLY_RATING, QuarterlyRatingInput(as_of=AS_OF, run_key="old-run/1"),
+            id=f"{names.QUARTERLY_RATING_WORKFLOW_ID}-old", task_queue=queue, result_type=RatingRunResult)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert isinstance(failed.value.cause, ActivityError)
+    cause = failed.value.cause.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "RatingRunAbandoned" and cause.non_retryable
+    with Session(engine) as s:
+        assert [(r.id, r.status) for r in s.exec(select(RatingBatchRun).order_by(RatingBatchRun.id))] == \
+            [(plan.run_id, "abandoned"), (newer.run_id, "running")]
+    assert batch_records(engine) == Counter()
