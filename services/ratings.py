@@ -44,6 +44,7 @@ from services.schemas.ratings import (
 from services.unique_requests import insert_unless
 
 DEFAULT_PRODUCT = "NONG_E_DAI"
+NO_CONTRIBUTION_FACTS = "NO_CONTRIBUTION_FACTS"  # a reason code: rated with no data-warehouse contribution figures
 OVERRIDE_APPROVERS = frozenset({APPROVER, ADMIN})
 
 
@@ -63,7 +64,7 @@ def rate_customer(session: Session, customer_id: int, *, terms: ProductTerms | N
     if customer is None:
         raise not_found("CUSTOMER", "未找到该客户", "customer not found", "customer_id")
     terms = terms or product_terms(session, DEFAULT_PRODUCT)
-    facts, tags, archived = store.household_facts(session, customer, as_of or business_date(now))
+    facts, tags, archived, has_contribution = store.household_facts(session, customer, as_of or business_date(now))
     card, contrib = active_models(session)
     rating = rate(facts, card, contrib, terms, guarantee_type, tags)
     override = _override_in_force(session, customer_id, facts, rating)
@@ -71,8 +72,12 @@ def rate_customer(session: Session, customer_id: int, *, terms: ProductTerms | N
         limit = credit_limit(facts, override.to_grade, terms, guarantee_type)
         rating = rating.model_copy(update={"limit": limit, "scored": rating.scored.model_copy(
             update={"grade": override.to_grade})})
-    detail = _detail(rating, card, archived=archived, override=override)
-    reasons = rating.reason_codes() + (["MANUAL_OVERRIDE"] if override else [])
+    detail = _detail(rating, card, archived=archived, contribution_facts=has_contribution, override=override)
+    # Said, not guessed: 0 stars from a customer without deposits look the same as from a feed that has not
+    # reached him yet. (The quarterly batch reports such a household instead of rating it: there a gap in
+    # the feed must not downgrade thousands at once; here a customer is waiting for an answer.)
+    reasons = rating.reason_codes() + ([] if has_contribution else [NO_CONTRIBUTION_FACTS]) \
+        + (["MANUAL_OVERRIDE"] if override else [])
     row = store.insert_record(
         session, customer_id=customer_id, application_id=application_id, model_version=rating.model_version,
         score=rating.scored.score, grade=rating.scored.grade, credit_limit=rating.limit.limit,
@@ -174,6 +179,9 @@ def explain(session: Session, principal: Principal, record_id: int) -> RatingExp
     else:
         summary_zh += f";额度 {row.credit_limit:,.2f} 元。"
         summary_en += f"; limit {row.credit_limit:,.2f}."
+    if detail.get("contribution_facts") is False:
+        summary_zh += "数仓尚无该客户的贡献度数据,贡献星级按无星计。"
+        summary_en += " The data warehouse has no contribution figures for this customer yet: stars count as none."
     override = detail.get("override")
     if override:
         summary_zh += f"等级经人工调整({override['from_grade']}→{override['to_grade']}):{override['reason']}。"
@@ -330,7 +338,7 @@ def _override_detail(override: RatingOverride) -> dict[str, Any]:
             "reason": override.reason, "requested_by": override.requested_by, "approved_by": override.decided_by}
 
 
-def _detail(rating: Rating, card: CreditScorecard, *, archived: bool,
+def _detail(rating: Rating, card: CreditScorecard, *, archived: bool, contribution_facts: bool,
             override: RatingOverride | None) -> dict[str, Any]:
     detail: dict[str, Any] = {
         # With the items these add up to the score before its 0..max clamp.
@@ -342,6 +350,7 @@ def _detail(rating: Rating, card: CreditScorecard, *, archived: bool,
         "limit": rating.limit.model_dump(mode="json"),
         "policy_tags": rating.policy_tags,
         "archived_household": archived,
+        "contribution_facts": contribution_facts,
     }
     if override is not None:
         detail["override"] = _override_detail(override)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,9 +27,16 @@ from domain.money import to_fen
 from domain.rating.scoring import HouseholdFacts
 
 
-def household_facts(session: Session, customer: Customer, as_of: date) -> tuple[HouseholdFacts, list[str], bool]:
-    """(facts, the household's policy tags, whether an archived household was found). Without an archived
-    household the customer's own income and asset columns stand in, as the spine's scorecard read them."""
+class RatingInputs(NamedTuple):
+    facts: HouseholdFacts
+    policy_tags: list[str]
+    archived: bool  # an archived household was found; else the customer's own columns stood in
+    contribution_facts: bool  # the data warehouse has sent this customer's figures; else they count as 0
+
+
+def household_facts(session: Session, customer: Customer, as_of: date) -> RatingInputs:
+    """What a rating reads. Without an archived household the customer's own income and asset columns
+    stand in, as the spine's scorecard read them; without contribution facts the contribution is 0."""
     assert customer.id is not None
     household = session.exec(select(Household).where(Household.customer_id == customer.id,
                                                      Household.status == "archived")).first()
@@ -43,8 +50,8 @@ def household_facts(session: Session, customer: Customer, as_of: date) -> tuple[
                       avg_loan_balance=dw.avg_loan_balance, settlement_txns=dw.settlement_txns,
                       months_as_customer=dw.months_as_customer, products_held=dw.products_held)
     if household is None:
-        return _facts(**common, annual_income=customer.annual_income, total_assets=customer.total_assets,
-                      total_liabilities=customer.total_liabilities), [], False
+        return RatingInputs(_facts(**common, annual_income=customer.annual_income, total_assets=customer.total_assets,
+                                   total_liabilities=customer.total_liabilities), [], False, dw is not None)
     village = session.get(Village, household.village_code)
     facts = _facts(
         **common, annual_income=household.annual_income, annual_expenses=household.annual_expenses,
@@ -52,7 +59,7 @@ def household_facts(session: Session, customer: Customer, as_of: date) -> tuple[
         acreage_mu=household.acreage_mu, livestock_heads=household.livestock_heads,
         business_years=household.business_years, labour_count=household.labour_count,
         house_owned=household.house_owned, credit_village=bool(village and village.credit_village))
-    return facts, [str(t) for t in household.policy_tags], True
+    return RatingInputs(facts, [str(t) for t in household.policy_tags], True, dw is not None)
 
 
 def _facts(**values: Any) -> HouseholdFacts:

@@ -1,13 +1,13 @@
-"""The batch scorer's compiled pass: every household scored in one loop, in machine code (numba).
+"""The batch scorer's compiled passes, in machine code (numba).
 
-The numpy scorer in domain/rating/vector.py makes the same passes over the chunk (one per bound of each
-feature), but each numpy step writes a temporary the size of the chunk and reads it back: on a million
-households that memory traffic is where its time goes. Here each pass is a loop the compiler turns into
-SIMD instructions, adding straight into the feature's bin column, with no temporaries. The loops run
-bound by bound, not household by household: a loop over households with a loop over a feature's bounds
-inside it is not vectorized and was five times slower. Same integer rules as the numpy scorer (its
-thresholds, the debt ratio cross-multiplied), so the results are identical; vector.py only calls this
-when every product fits in int64 and keeps its numpy path for the rest.
+The numpy scorer in domain/rating/vector.py makes a pass over the chunk per bound of each feature, and each
+numpy step writes a temporary the size of the chunk and reads it back: on a million households that
+memory traffic is where its time goes. Here each pass is a loop the compiler turns into SIMD
+instructions, adding straight into the feature's bin column with no temporaries, four bounds per pass. A
+single loop over households with everything inside was tried first: its inner loops over a feature's
+bounds are not vectorized, and it was slower than numpy itself. Same integer rules as the numpy
+scorer (its thresholds, the debt ratio cross-multiplied), so the results are identical; vector.py only
+calls this when every product fits in int64 and keeps its numpy path for the rest.
 
 Imported only when a chunk is scored: importing numba costs half a second, compiling this the first time
 a few more (cached on disk afterwards, `cache=True`).
@@ -26,7 +26,6 @@ FEATURE_IDS = {name: i for i, name in enumerate(
 PREFILTER_IDS = {name: i for i, name in enumerate(
     ("BLACKLIST", "CURRENT_OVERDUE", "BAD_HISTORY", "COURT_DISHONEST", "AGE_OUT_OF_RANGE"))}
 _DEBT_RATIO = 3
-
 
 STAR_BANDS = 5  # a contribution model has at most five bands (stars 3 to 7, each once)
 # Bounds are compared four at a time, in one pass: the loop body has a fixed shape, so it is still

@@ -98,7 +98,27 @@ def test_the_age_is_taken_on_the_rating_date(own_engine):
     # 65: 30 + 4 senior + 14 income + 6 net assets + 12 debt = 66 (B); 66 is outside the 18..65 window.
     assert (senior.inputs["age"], senior.score, senior.grade) == (65, 66, "B")
     assert (too_old.inputs["age"], too_old.grade, too_old.reasons, too_old.credit_limit) == \
-        (66, "C", ["AGE_OUT_OF_RANGE"], Decimal("0.00"))
+        (66, "C", ["AGE_OUT_OF_RANGE", "NO_CONTRIBUTION_FACTS"], Decimal("0.00"))
+
+
+def test_a_rating_without_contribution_facts_says_so_and_one_with_them_does_not(own_engine):
+    from db.models import ContributionFacts
+    customer = farmer(own_engine)
+    with Session(own_engine, expire_on_commit=False) as s:
+        without, _ = ratings.rate_customer(s, customer.id, now=NOW)
+        s.commit()
+        explained = ratings.explain(s, OPS, without.id)
+        s.add(ContributionFacts(customer_id=customer.id, as_of=date(2026, 10, 31), avg_daily_assets=Decimal("600000")))
+        s.commit()
+        with_facts, _ = ratings.rate_customer(s, customer.id, now=NOW)
+        s.commit()
+        explained_with = ratings.explain(s, OPS, with_facts.id)
+    assert (without.stars, without.reasons[-1], without.detail["contribution_facts"]) == \
+        (0, "NO_CONTRIBUTION_FACTS", False)
+    assert "数仓尚无该客户的贡献度数据" in explained.summary_zh and "no contribution figures" in explained.summary_en
+    # 600,000 average daily assets: 600 points, 4 stars
+    assert (with_facts.stars, with_facts.detail["contribution_facts"]) == (4, True)
+    assert "NO_CONTRIBUTION_FACTS" not in with_facts.reasons and "数仓" not in explained_with.summary_zh
 
 
 def test_two_first_ratings_at_once_leave_one_current_rating(engine):
