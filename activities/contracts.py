@@ -14,12 +14,12 @@ from temporalio import activity
 from activities.clock import business_today, utcnow
 from adapters.core_banking.port import CoreBanking
 from adapters.imaging.port import ImageStore
-from db import lpr_store
+from db import lpr_store, product_store, rule_store
 from db.application_store import get_application, get_customer
 from db.document_store import documents_of, lender_branches
 from db.engine import session_scope
 from db.line_store import get_line, note_by_no
-from db.models import Customer, Document, LoanApplication, ScheduleInstallment
+from db.models import Customer, Document, LoanApplication, LoanNote, ScheduleInstallment
 from db.repositories.applications import documents as all_documents_of
 from db.repositories.documents import by_no as document_by_no
 from documents.models import (
@@ -76,6 +76,19 @@ def _spread_terms(price: PriceBreakdown | None, printed_bp: int, guarantee_type:
     if held:
         terms.append(SpreadTerm(label="按产品利率下限执行" if held > 0 else "按产品利率上限执行", bp=held))
     return terms
+
+
+def _note_price(session: Session, app: LoanApplication, note: LoanNote) -> PriceBreakdown | None:
+    """The drawdown's price as activities/lines.create_note made it: the application's pinned product, the
+    pricing decision recorded for the note, the LPR on its start date. None if that no longer gives the
+    note's rate (a note priced before its decision was recorded): then the note prints the spread whole."""
+    decision = rule_store.by_key(session, f"{note.note_no}:pricing")
+    product = product_store.terms_of(session, app.product_code, app.product_version)
+    if decision is None or decision.outcome != "priced" or product is None:
+        return None
+    price = pricing.price(product, app.guarantee_type, app.grade or "B", note.start_date, lpr_store.table(session),
+                          pricing.adjustments_of(decision.result))
+    return price if price.annual_rate == note.annual_rate else None
 
 
 def _contract_no(app_no: str, revision: int) -> str:
@@ -251,6 +264,7 @@ class ContractActivities:
         installments = session.exec(select(ScheduleInstallment).where(ScheduleInstallment.note_id == note.id)
                                     .order_by(col(ScheduleInstallment.period))).all()
         lpr_date, lpr = pricing.lpr_on(note.start_date, "1Y")
+        spread_bp = int((note.annual_rate - lpr) / BP)
         data = LoanNoteData(
             note_no=note.note_no, contract_no=contract.doc_no if contract else "HT" + app.app_no[2:],
             line_no=line.line_no,
@@ -258,7 +272,8 @@ class ContractActivities:
                           address=branch.address or cooperative.address or branch.name),
             borrower=_party(borrower), amount=note.amount, term_months=note.term_months, start_date=note.start_date,
             maturity_date=note.maturity_date, repayment_method=note.repayment_method, purpose=app.purpose,
-            lpr=lpr, lpr_tenor="1Y", lpr_date=lpr_date, spread_bp=int((note.annual_rate - lpr) / BP),
+            lpr=lpr, lpr_tenor="1Y", lpr_date=lpr_date, spread_bp=spread_bp,
+            spread_terms=_spread_terms(_note_price(session, app, note), spread_bp, app.guarantee_type),
             annual_rate=note.annual_rate, disbursement_account=borrower.settlement_account or "",
             schedule=[ScheduleRow(period=i.period, due_date=i.due_date, principal=i.principal, interest=i.interest)
                       for i in installments],

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from db.models import Product, ProductVersion
+from domain.products import ProductTerms
 
 
 class ProductRefused(Exception):
@@ -28,15 +29,17 @@ def version(session: Session, code: str, number: int) -> ProductVersion | None:
                                                      ProductVersion.version == number)).first()
 
 
-def terms_of(session: Session, code: str, number: int) -> tuple[str, dict[str, Any]] | None:
-    """(name, terms) of one version: recorded, or the product row when that is the version in force."""
+def terms_of(session: Session, code: str, number: int) -> ProductTerms | None:
+    """One version's terms: recorded, or the product row when that is the version in force."""
     row = version(session, code, number)
     if row is not None:
-        return row.name, row.terms
-    current = session.get(Product, code)
-    if current is not None and current.version == number:
-        return current.name, current.terms
-    return None
+        name, terms = row.name, row.terms
+    else:
+        current = session.get(Product, code)
+        if current is None or current.version != number:
+            return None
+        name, terms = current.name, current.terms
+    return ProductTerms(**{**terms, "code": code, "version": number, "name": name})
 
 
 def products(session: Session) -> list[Product]:

@@ -195,6 +195,8 @@ class LoanNoteData(_Frozen):
     lpr_tenor: Literal["1Y", "5Y"]
     lpr_date: date
     spread_bp: int = Field(ge=-1000, le=2000)
+    # The spread as priced on the drawdown date, term by term (as on the contract), when known.
+    spread_terms: list[SpreadTerm] = Field(default_factory=list, max_length=12)
     annual_rate: Rate
     disbursement_account: Annotated[str, StringConstraints(pattern=r"^\d{12,30}$")]
     schedule: list[ScheduleRow] = Field(min_length=1, max_length=360)
@@ -204,6 +206,8 @@ class LoanNoteData(_Frozen):
     def _consistent(self) -> LoanNoteData:
         if self.lpr + self.spread_bp * BP != self.annual_rate:
             raise ValueError(f"lpr {self.lpr} + {self.spread_bp}bp != annual_rate {self.annual_rate}")
+        if self.spread_terms and sum(t.bp for t in self.spread_terms) != self.spread_bp:
+            raise ValueError(f"the spread's terms do not add up to {self.spread_bp}bp")
         if self.maturity_date <= self.start_date:
             raise ValueError("the note must mature after it starts")
         # The printed schedule must repay exactly the note, in order, ending on the maturity date.

@@ -44,7 +44,7 @@ class DocumentTemplate:
 # issued documents record it, and re-rendering a stored snapshot must give the same text.
 LOAN_CONTRACT = DocumentTemplate("loan_contract.html", "loan-contract/3")
 GUARANTEE_CONTRACT = DocumentTemplate("guarantee_contract.html", "guarantee-contract/2")
-DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/2")
+DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/3")
 REPAYMENT_SCHEDULE = DocumentTemplate("repayment_schedule.html", "repayment-schedule/2")
 
 

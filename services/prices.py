@@ -8,7 +8,6 @@ from sqlmodel import Session
 
 from db import lpr_store, product_store, rule_store
 from domain import pricing, reasons
-from domain.products import ProductTerms
 from services.application_views import visible
 from services.clock import business_date
 from services.errors import ProblemError
@@ -22,12 +21,10 @@ def price_of(session: Session, principal: Principal, app_no: str) -> PriceView:
     app = visible(session, principal, app_no)
     assert app.id is not None
     approvals = [d for d in rule_store.decisions_of(session, app.id) if d.scenario == "approval" and d.outcome != "error"]
-    pinned = product_store.terms_of(session, app.product_code, app.product_version)
-    if not approvals or app.grade is None or app.annual_rate is None or pinned is None:
+    product = product_store.terms_of(session, app.product_code, app.product_version)
+    if not approvals or app.grade is None or app.annual_rate is None or product is None:
         raise ProblemError(404, "PRICE_NOT_AVAILABLE", "该申请尚未定价", "this application has not been priced",
                            "app_no")
-    name, terms = pinned
-    product = ProductTerms(**{**terms, "code": app.product_code, "version": app.product_version, "name": name})
     priced_on = business_date(approvals[-1].decided_at)
     # The pricing rule set's adjustments recorded right after that approval decision (older applications
     # have none: the product's grade adjustment alone, as they were priced).

@@ -54,7 +54,7 @@ def test_the_drawdown_note_reads_back(note: LoanNoteData) -> None:
         "https://nongedai.example.cn/v1/documents/CL2025061800012-001/verification",
     ]:
         assert expected in text, expected
-    assert doc.template_version == DRAWDOWN_NOTE.version == "drawdown-note/2"
+    assert doc.template_version == DRAWDOWN_NOTE.version == "drawdown-note/3"
     assert cjk_fonts(doc)
     # The borrower signs it and the cooperative seals it: a box for each on the last page.
     assert set(doc.signature_boxes) == {"borrower", "lender_seal"}

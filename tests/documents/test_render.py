@@ -203,7 +203,7 @@ def test_refuses_to_issue_without_the_cjk_font(monkeypatch: pytest.MonkeyPatch,
 TEMPLATE_SOURCE_PINS = {
     "loan-contract/3": "1a61e8723120d9aa5d406c22dc7fa643179d2ff6a50ab16b77a3cba0447d9251",  # /2: the spread term by term; /3: and the visible signature boxes
     "guarantee-contract/2": "d23c9239345a91f58a81833ce7b98972955e244baf445f28420c71ba74b42fe4",
-    "drawdown-note/2": "566d3717c9391eb67ca0bbf6829a6d31e259b82329556b706aba096b1d53e8d0",
+    "drawdown-note/3": "44ed30d1929fd676ac2fee8dbba4b218a62419991c88f53788b62e923772169d",  # /3: the spread term by term
     "repayment-schedule/2": "e73d956808de8712001aeaba78c54014ce9392cc112a07b4e7210c3d879071b2",
 }
 

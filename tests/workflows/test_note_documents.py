@@ -58,7 +58,7 @@ async def test_a_drawdown_issues_its_note_and_schedule(dev_env, engine, settings
         docs = {d.kind: d for d in s.exec(select(Document).where(
             col(Document.doc_no).in_([accepted.note_no, f"{accepted.note_no}-S"]))).all()}
     assert set(docs) == {"drawdown_note", "repayment_schedule"}
-    assert docs["drawdown_note"].template_version == "drawdown-note/2"
+    assert docs["drawdown_note"].template_version == "drawdown-note/3"
     assert docs["repayment_schedule"].template_version == "repayment-schedule/2"
     assert all(d.signer_customer_id == customer_id for d in docs.values())
     # The borrower signed the note and the cooperative sealed it before the money moved; the schedule
@@ -73,6 +73,12 @@ async def test_a_drawdown_issues_its_note_and_schedule(dev_env, engine, settings
     imaging = ImagingSimulator(engine)
     note_text = text_of(imaging.get(docs["drawdown_note"].sha256))
     assert accepted.note_no in note_text and "人民币贰万元整" in note_text and "¥20,000.00" in note_text
+    # the spread as priced on the drawdown date, term by term, adding up to the spread printed
+    snapshot = docs["drawdown_note"].data_snapshot
+    terms = snapshot["spread_terms"]
+    assert terms[0]["label"] == "信用贷款基础加点" and sum(t["bp"] for t in terms) == snapshot["spread_bp"]
+    printed = "加点幅度由以下各项构成：" + "；".join(f"{t['label']}{t['bp']:+d}个基点" for t in terms)
+    assert re.sub(r"\s+", "", printed) in note_text
     schedule_text = text_of(imaging.get(docs["repayment_schedule"].sha256))
     interest = sum((r.interest for r in rows), Decimal("0"))
     assert f"合计¥20,000.00¥{interest:,.2f}¥{Decimal('20000') + interest:,.2f}" in schedule_text
