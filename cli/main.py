@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -29,14 +29,14 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, _args: argparse.Namespace) -> int:
+    from cli.demo import seed_demo_data
     from db.engine import make_engine
-    from db.seed import seed_demo
 
     if settings.env == "production":
         raise StartupError("refusing to seed demo staff and customers with production settings")
     engine = make_engine(settings.database_url)
     try:
-        added = seed_demo(engine, now=datetime.now(UTC))
+        added = seed_demo_data(engine)
     finally:
         engine.dispose()
     print("added: " + (", ".join(f"{n} {k}" for k, n in added.items() if n) or "nothing, all there"))

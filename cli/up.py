@@ -10,10 +10,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
+from cli.demo import seed_demo_data
 from cli.devserver import (
     StartupError,
     dev_server_command,
@@ -26,7 +26,7 @@ from cli.migrate import upgrade
 from cli.supervisor import Child, Supervisor
 from config.settings import PROJECT_ROOT, Settings
 from db.engine import make_engine
-from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs, seed_demo
+from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs
 
 TEMPORAL_START_TIMEOUT_S = 90.0
 API_START_TIMEOUT_S = 60.0
@@ -113,7 +113,7 @@ def _migrate_and_seed(settings: Settings, sup: Supervisor) -> None:
         return
     engine = make_engine(settings.database_url)
     try:
-        added = seed_demo(engine, now=datetime.now(UTC))
+        added = seed_demo_data(engine)
     finally:
         engine.dispose()
     sup.say(ME, "demo data: " + (", ".join(f"{n} {k}" for k, n in added.items() if n) or "already there"))

@@ -15,6 +15,7 @@ from db.engine import session_scope
 from db.models import Branch, Customer, Product, StaffUser
 from db.repositories import rating_models
 from db.seed_archives import seed_demo_archives
+from domain.identity import resident_id_for as resident_id
 from domain.products import nongedai_default
 
 # Printed by `nongedai up`; the CLI refuses to seed in production, so this never guards real accounts.
@@ -23,15 +24,6 @@ DEMO_PASSWORD = "nongedai-demo"
 REGION = "350322"  # 福建省莆田市仙游县
 COUNTY_BRANCH = "350322000"
 TOWNSHIP_BRANCH = "350322101"
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def resident_id(region: str, birth: date, sequence: int) -> str:
-    """A GB 11643 resident ID: region + birth date + sequence (odd = male) + check character."""
-    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
-
 
 @dataclass(frozen=True)
 class BranchSpec:

@@ -1,5 +1,7 @@
 """Demo household archives, villages and data-warehouse contribution facts for the five demo farmers, so the
-real-time rating reads archives as it does in production (idempotent: adds only what is missing).
+real-time rating reads archives as it does in production (idempotent: adds only what is missing). Each
+archive is complete, as a submitted one must be: the head's address and three members besides the head
+here; the ID card and house photos come from services/demo_archives.py, through the imaging adapter.
 
 With the shipped scorecard a 50,000 credit loan still comes out as db/seed.py promises: 陈建国 and 林秀英 AA
 (credit village, own house), 黄志明 AAA, 郑小红 B (low net income: an approver decides), 吴大勇 blacklisted.
@@ -12,7 +14,16 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from db.models import ContributionFacts, Customer, Household, HouseholdFinance, HouseholdProduction, StaffUser
+from db.models import (
+    ContributionFacts,
+    Customer,
+    Household,
+    HouseholdFinance,
+    HouseholdMember,
+    HouseholdProduction,
+    StaffUser,
+)
+from domain.identity import resident_id_for
 
 D = Decimal
 # The villages come from db/archive_seed.py (坝下村 350322101201 is a credit village, 紫泽村 ...202 is not).
@@ -34,10 +45,30 @@ HOUSEHOLDS = {
     "C0000000005": ("350322101202", "business", 10, "0", 0, "88000", "30000", "350000", "40000", True,
                     ("30000", "60000", "50000", 30, 40, 2)),
 }
+# customer_no: address, then the members besides the head: (relation, name, birth date, ID sequence (odd =
+# male), labourer, occupation). Two labourers per household (the head and one more), as the archives say.
+MEMBERS = {
+    "C0000000001": ("榜头镇坝下村 12 号", [("spouse", "林美华", date(1985, 4, 2), 12, True, "务农"),
+                                      ("child", "陈志远", date(2010, 9, 1), 13, False, "学生"),
+                                      ("parent", "陈德福", date(1956, 1, 20), 15, False, "退休")]),
+    "C0000000002": ("榜头镇坝下村 27 号", [("spouse", "吴建华", date(1983, 2, 14), 21, True, "务农"),
+                                      ("child", "吴佳怡", date(2011, 6, 30), 24, False, "学生"),
+                                      ("child", "吴佳豪", date(2014, 3, 8), 25, False, "学生")]),
+    "C0000000003": ("榜头镇坝下村 3 号", [("spouse", "郑丽娟", date(1991, 12, 5), 32, True, "养殖"),
+                                     ("child", "黄子轩", date(2016, 5, 19), 33, False, "学生"),
+                                     ("parent", "黄秀兰", date(1962, 8, 11), 34, False, "务农")]),
+    "C0000000004": ("榜头镇紫泽村 8 号", [("spouse", "方国强", date(1990, 10, 1), 41, True, "务工"),
+                                     ("child", "方雨桐", date(2017, 1, 26), 44, False, "学生"),
+                                     ("parent", "郑玉梅", date(1965, 4, 4), 46, False, "务农")]),
+    "C0000000005": ("榜头镇紫泽村 15 号", [("spouse", "蔡秋月", date(1986, 7, 7), 52, True, "家具厂帮工"),
+                                      ("child", "吴俊杰", date(2009, 11, 3), 53, False, "学生"),
+                                      ("child", "吴欣怡", date(2013, 2, 17), 54, False, "学生")]),
+}
+REGION = "350322"  # 仙游县, as db/seed.py
 
 
 def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> dict[str, int]:
-    added = {"household": 0, "contribution_facts": 0}
+    added = {"household": 0, "household_member": 0, "contribution_facts": 0}
     manager = session.exec(select(StaffUser.id).where(StaffUser.username == "manager01")).first()
     for customer_no, spec in HOUSEHOLDS.items():
         customer = session.exec(select(Customer).where(Customer.customer_no == customer_no)).first()
@@ -55,6 +86,7 @@ def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> 
             session.flush()
             _add_items(session, household, business)
             added["household"] += 1
+        added["household_member"] += _add_members(session, customer, customer_no)
         if session.get(ContributionFacts, customer.id) is None:
             avg, prev, loans, txns, months, products = dw
             session.add(ContributionFacts(
@@ -63,6 +95,25 @@ def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> 
                 months_as_customer=months, products_held=products))
             added["contribution_facts"] += 1
     return added
+
+
+def _add_members(session: Session, customer: Customer, customer_no: str) -> int:
+    """The head's address and the members besides the head, where the archive has none yet."""
+    household = session.exec(select(Household).where(Household.customer_id == customer.id)).first()
+    if household is None or household.id is None or customer_no not in MEMBERS:
+        return 0
+    address, members = MEMBERS[customer_no]
+    if not customer.address:
+        customer.address = "福建省莆田市仙游县" + address
+        session.add(customer)
+    if session.exec(select(HouseholdMember.id).where(HouseholdMember.household_id == household.id)).first():
+        return 0
+    for seq, (relation, name, born, id_seq, labour, occupation) in enumerate(members, start=1):
+        session.add(HouseholdMember(household_id=household.id, seq=seq, relation=relation, name=name,
+                                    resident_id=resident_id_for(REGION, born, id_seq), birth_date=born,
+                                    is_labour=labour, occupation=occupation,
+                                    mobile=f"139{int(customer_no[1:]):04d}{seq:04d}" if relation == "spouse" else None))
+    return len(members)
 
 
 def _add_items(session: Session, household: Household, business: str) -> None:

@@ -54,6 +54,13 @@ def normalise_resident_id(raw: str) -> str:
     return value
 
 
+def resident_id_for(region: str, birth: date, sequence: int) -> str:
+    """A GB 11643 resident ID for demo and test people: region + birth date + sequence (odd = male) + its
+    check character."""
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum reads the check position and ignores it
+
+
 def birth_date_of(resident_id: str) -> date:
     return ric.get_birth_date(resident_id)
 

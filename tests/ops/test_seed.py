@@ -77,11 +77,11 @@ def test_demo_customers_cover_each_outcome_of_a_50000_credit_loan(sqlite_engine)
 def test_seed_is_idempotent(sqlite_engine) -> None:
     assert seed_demo(sqlite_engine, now=NOW) == {"product": 1, "rule_set": 5, "lpr_rate": 4, "branch": 2, "staff": 6,
                                                  "customer": 5, "village": 5, "archive_code": 20, "rating_model": 2, "household": 5,
-                                                 "contribution_facts": 5}
+                                                 "household_member": 15, "contribution_facts": 5}
     first = _counts(sqlite_engine)
     assert seed_demo(sqlite_engine, now=NOW) == {"product": 0, "rule_set": 0, "lpr_rate": 0, "branch": 0, "staff": 0,
                                                  "customer": 0, "village": 0, "archive_code": 0, "rating_model": 0, "household": 0,
-                                                 "contribution_facts": 0}
+                                                 "household_member": 0, "contribution_facts": 0}
     assert _counts(sqlite_engine) == first == {"Product": 1, "Branch": 2, "StaffUser": 6, "Customer": 5}
 
 
@@ -113,3 +113,29 @@ def test_seed_on_postgresql(fresh_pg_url: str) -> None:
             assert s.exec(select(Customer).where(Customer.mobile == "13800000004")).one().name == "郑小红"
     finally:
         engine.dispose()
+
+
+def test_demo_archives_are_complete_with_members_and_photos(sqlite_engine) -> None:
+    """As a submitted archive must be: `nongedai seed` / `up` add members, the head's address and the ID card
+    and house photos (placeholders, through the imaging simulator), once."""
+    from adapters.imaging.simulator import ImagingSimulator
+    from cli.demo import seed_demo_data
+    from db.models import Household, HouseholdImage, HouseholdMember
+    from services.households import completeness_of
+
+    assert seed_demo_data(sqlite_engine)["household_image"] == 15
+    assert seed_demo_data(sqlite_engine)["household_image"] == 0
+    imaging = ImagingSimulator(sqlite_engine)
+    with Session(sqlite_engine) as s:
+        for household in s.exec(select(Household)).all():
+            head = s.get(Customer, household.customer_id)
+            assert completeness_of(s, household, head).missing == [], head.customer_no
+            members = s.exec(select(HouseholdMember).where(HouseholdMember.household_id == household.id)).all()
+            assert len(members) == household.member_count - 1
+            assert sum(m.is_labour for m in members) + 1 == household.labour_count
+            # normalise_resident_id, not ric.is_valid: stdnum refuses parents born before the county code existed
+            assert all(normalise_resident_id(m.resident_id) == m.resident_id
+                       and ric.get_birth_date(m.resident_id) == m.birth_date for m in members)
+            photos = s.exec(select(HouseholdImage).where(HouseholdImage.household_id == household.id)).all()
+            assert sorted(p.kind for p in photos) == ["house", "id_back", "id_front"]
+            assert all(imaging.get(p.sha256).startswith(b"\x89PNG") for p in photos)
