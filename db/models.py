@@ -347,7 +347,7 @@ class EodRun(SQLModel, table=True):
     __tablename__ = "eod_run"
 
     business_date: date = Field(primary_key=True)
-    status: str = Field(default="running", max_length=12, description="running | completed | abandoned")
+    status: str = Field(default="running", max_length=12, description="running | completed")
     first_note_id: int = 0
     last_note_id: int = 0
     chunk_size: int

@@ -239,10 +239,15 @@ def finish(engine: Engine, run_id: int) -> RatingBatchRun:
         if chunks != run.chunks_total:
             raise RuntimeError(f"rating run {run_id}: {chunks} of {run.chunks_total} chunks rated")
         if run.status != "completed":
-            run.status, run.finished_at = "completed", utcnow()
-            run.households_rated, run.households_failed = rated, failed
-            session.add(run)
+            # Only from running: a plan that marked the run abandoned meanwhile wins (its UPDATE is
+            # conditional on running too, so exactly one of the two takes effect).
+            done = session.execute(update(RatingBatchRun).where(  # type: ignore[call-overload]
+                RatingBatchRun.id == run_id, RatingBatchRun.status == "running").values(
+                status="completed", finished_at=utcnow(), households_rated=rated, households_failed=failed))
             session.commit()
+            session.refresh(run)
+            if done.rowcount == 0 and run.status == "abandoned":
+                raise RunAbandoned(run_id)
         return run
 
 
@@ -548,6 +553,12 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
             else:
                 _fill(conn, scored, list(zip(*(v.tolist() for v in values.values()), strict=True)))
             migrations = _write(conn, run, scored, reasons, facts, card)
+            if _get_run(conn, run_id).status == "abandoned":
+                # Checked again now that this transaction has written: on SQLite it holds the one write lock
+                # from its first write on (its first read ran before it began), so a plan that abandoned the
+                # run since then is seen here, and none can commit until this one does. (PostgreSQL: the
+                # shared run lock already keeps such a plan out.) The chunk's writes roll back.
+                raise RunAbandoned(run_id)
             if bad:
                 conn.execute(insert(RatingBatchFailure.__table__), [  # type: ignore[attr-defined]
                     {"run_id": run_id, "chunk_no": chunk_no, "household_id": int(ids[i]),

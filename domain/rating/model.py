@@ -22,20 +22,23 @@ FEATURES_ZH: dict[str, str] = {
 Prefilter = Literal["BLACKLIST", "CURRENT_OVERDUE", "BAD_HISTORY", "COURT_DISHONEST", "AGE_OUT_OF_RANGE"]
 Grade = Literal["AAA", "AA", "A", "B", "C"]
 STARS = (0, 3, 4, 5, 6, 7)
+MAX_BINS = 64
+MAX_POINTS = 10_000
 
 
 class Bin(BaseModel):
     """Values from `lower` (inclusive) up to the next bin's lower bound score `points`; None is -infinity."""
 
     lower: Decimal | None
-    points: int
+    points: int = Field(ge=-MAX_POINTS, le=MAX_POINTS)
     reason: str = Field(min_length=1, max_length=48, description="reason code recorded when this bin applies")
 
 
 class ScoredFeature(BaseModel):
     feature: Feature
     kind: Literal["base", "bonus"] = "base"
-    bins: list[Bin] = Field(min_length=1)
+    # A few bins per feature in practice; the limit keeps a bin index in a byte (domain/rating/vector.py).
+    bins: list[Bin] = Field(min_length=1, max_length=MAX_BINS)
 
     @field_validator("bins")
     @classmethod
@@ -59,10 +62,11 @@ class CreditScorecard(BaseModel):
 
     code: str = "NONG_E_DAI_CREDIT"
     version: int = Field(default=1, ge=1)
-    base_score: int = 30
-    max_score: int = 100
-    min_age: int = 18
-    max_age: int = 65
+    # Bounded so that every score and its grade table stay small (domain/rating/vector.py).
+    base_score: int = Field(default=30, ge=-MAX_POINTS, le=MAX_POINTS)
+    max_score: int = Field(default=100, ge=1, le=MAX_POINTS)
+    min_age: int = Field(default=18, ge=0, le=150)
+    max_age: int = Field(default=65, ge=0, le=150)
     prefilters: list[Prefilter] = ["BLACKLIST", "CURRENT_OVERDUE", "BAD_HISTORY", "COURT_DISHONEST", "AGE_OUT_OF_RANGE"]
     features: list[ScoredFeature] = Field(min_length=1)
     contribution_points: dict[int, int] = Field(description="stars (0, 3..7) -> points added to the score")
@@ -76,6 +80,8 @@ class CreditScorecard(BaseModel):
             raise ValueError("each pre-filter may be listed once")
         if set(self.contribution_points) != set(STARS):
             raise ValueError(f"contribution_points needs exactly the stars {list(STARS)}")
+        if any(abs(p) > MAX_POINTS for p in self.contribution_points.values()):
+            raise ValueError(f"contribution points lie between -{MAX_POINTS} and {MAX_POINTS}")
         mins = [b.min_score for b in self.grade_bands]
         if mins != sorted(mins, reverse=True):
             raise ValueError("grade bands must be listed from the highest min_score down")

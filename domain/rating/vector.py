@@ -10,11 +10,14 @@ could overflow (absurd amounts or bounds with many decimals), that comparison ru
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from types import ModuleType
 
 import numpy as np
 
@@ -66,7 +69,7 @@ class ScoredArrays:
     def any_hit(self) -> np.ndarray:
         return self.hit_bits != 0
 
-    @property
+    @functools.cached_property
     def hit_columns(self) -> list[np.ndarray]:
         """One bool column per card.prefilters entry."""
         k = self.prefilter_count
@@ -96,25 +99,31 @@ def _unit(feature: Feature) -> int:
     return 100 if feature in ("net_income", "net_assets", "acreage_mu") else 1
 
 
+_DIFFERENCES = {"net_income": ("annual_income", "annual_expenses"), "net_assets": ("total_assets", "total_liabilities")}
+
+
+def _difference_fits(arrays: HouseholdArrays, feature: Feature) -> bool:
+    """Whether plus - minus of a difference feature fits in int64 for every household of the chunk."""
+    plus, minus = _DIFFERENCES[feature]
+    return _magnitude(arrays[plus]) + _magnitude(arrays[minus]) <= _INT64_MAX
+
+
 def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> np.ndarray:
-    """The feature's integer values, in _unit(feature)."""
-    match feature:
-        case "net_income":
-            return arrays["annual_income"] - arrays["annual_expenses"]
-        case "net_assets":
-            return arrays["total_assets"] - arrays["total_liabilities"]
-        case "acreage_mu":
-            return arrays["acreage_centi"]
-        case _:  # whole numbers and flags (a flag compares as 0 or 1: no copy needed)
-            return arrays[feature]
+    """The feature's integer values, in _unit(feature); a difference that could overflow int64 is taken on
+    Python integers."""
+    if feature in _DIFFERENCES:
+        plus, minus = (arrays[name] for name in _DIFFERENCES[feature])
+        if not _difference_fits(arrays, feature):
+            return plus.astype(object) - minus.astype(object)
+        return plus - minus
+    if feature == "acreage_mu":
+        return arrays["acreage_centi"]
+    return arrays[feature]  # whole numbers and flags (a flag compares as 0 or 1: no copy needed)
 
 
 def _magnitude(values: np.ndarray) -> int:
     """The largest absolute value, without an |x| temporary the size of the chunk."""
-    from domain.rating.vector_kernel import extremes
-
-    high, low = extremes(values)
-    return max(int(high), -int(low))  # in Python integers: -(-2^63) does not fit in int64
+    return max(int(values.max(initial=0)), -int(values.min(initial=0)))  # -(-2^63) needs a Python integer
 
 
 def _at_least_ratio(liabilities: np.ndarray, assets: np.ndarray, lower: Decimal, biggest: int,
@@ -145,9 +154,11 @@ def _bin_column(arrays: HouseholdArrays, scored: ScoredFeature) -> np.ndarray:
         return out
     values, unit = _feature_codes(arrays, scored.feature), _unit(scored.feature)
     for threshold in (_threshold(lo, unit) for lo in lowers):  # type: ignore[arg-type]
-        if threshold > _INT64_MAX:
+        if values.dtype == object:  # Python integers (a difference beyond int64): any threshold compares
+            out += (values >= threshold).astype(bool)
+        elif threshold > _INT64_MAX:
             continue  # reached by no value
-        if threshold < -_INT64_MAX:
+        elif threshold < -_INT64_MAX:
             out += 1  # reached by every value
         else:
             out += values >= threshold
@@ -343,22 +354,35 @@ def _encoded_bounds(arrays: HouseholdArrays, card: CreditScorecard, group: int) 
     return thresholds, counts, always, ratio_num, ratio_den, above_one, points
 
 
+@functools.cache
+def _kernel() -> ModuleType | None:
+    """The compiled pass, or None (with a warning, once) when it cannot load: numba missing, or no writable
+    place for its cache (NUMBA_CACHE_DIR; docs/operations.md). Chunks are then scored by numpy, slower."""
+    try:
+        from domain.rating import vector_kernel
+    except (ImportError, RuntimeError) as exc:
+        warnings.warn(f"the compiled batch scorer is unavailable, scoring with numpy: {exc}", RuntimeWarning,
+                      stacklevel=2)
+        return None
+    return vector_kernel
+
+
 def _score_compiled(arrays: HouseholdArrays, card: CreditScorecard,
                     contrib: ContributionModel) -> ScoredArrays | None:
     """The compiled pass, or None when a product could overflow int64 (absurd amounts, bounds with many
     decimals), the reason codes or scores would not fit, or a feature has more bins than a byte counts:
     the numpy path handles those on Python integers."""
-    from domain.rating.vector_kernel import FEATURE_IDS, GROUP, PREFILTER_IDS, STAR_BANDS, score_chunk
-
+    kernel = _kernel()
+    if kernel is None:
+        return None
     weights, unit, floors = _contribution_terms(contrib)
     radices = [len(f.bins) for f in card.features]
     space = math.prod(radices) << len(card.prefilters)
-    widest = sum(max(abs(b.points) for b in f.bins) for f in card.features) + abs(card.base_score) \
-        + max(abs(p) for p in card.contribution_points.values())
-    if space > _INT64_MAX or widest >= 2**31 or max(radices) > 255 or len(floors) > STAR_BANDS \
-            or not _contribution_fits(arrays, weights, floors):
+    # (Scores, bin counts and ages fit their arrays by the model's own limits: MAX_POINTS, MAX_BINS.)
+    if space > _INT64_MAX or len(floors) > kernel.STAR_BANDS or not _contribution_fits(arrays, weights, floors) \
+            or not all(_difference_fits(arrays, f.feature) for f in card.features if f.feature in _DIFFERENCES):
         return None
-    bounds = _encoded_bounds(arrays, card, GROUP)
+    bounds = _encoded_bounds(arrays, card, kernel.GROUP)
     if bounds is None:
         return None
     n = len(arrays)
@@ -367,15 +391,15 @@ def _score_compiled(arrays: HouseholdArrays, card: CreditScorecard,
            "bits": np.empty(n, dtype=np.uint8), "bins": np.empty((len(radices), n), dtype=np.uint8),
            "code": np.empty(n, dtype=np.int32 if space < 2**31 else np.int64)}
     a = arrays.columns
-    score_chunk(a["age"], a["annual_income"], a["annual_expenses"], a["total_assets"], a["total_liabilities"],
+    kernel.score_chunk(a["age"], a["annual_income"], a["annual_expenses"], a["total_assets"], a["total_liabilities"],
                 a["acreage_centi"], a["livestock_heads"], a["business_years"], a["labour_count"], a["house_owned"],
                 a["credit_village"], a["blacklisted"], a["currently_overdue"], a["bad_history"], a["court_dishonest"],
                 a["avg_daily_assets"], a["avg_loan_balance"], a["settlement_txns"],
-                np.array([FEATURE_IDS[f.feature] for f in card.features], dtype=np.int64), *bounds,
+                np.array([kernel.FEATURE_IDS[f.feature] for f in card.features], dtype=np.int64), *bounds,
                 np.array(radices, dtype=np.int64),
-                np.array([PREFILTER_IDS[p] for p in card.prefilters], dtype=np.int64), card.min_age, card.max_age,
+                np.array([kernel.PREFILTER_IDS[p] for p in card.prefilters], dtype=np.int64), card.min_age, card.max_age,
                 np.array(weights, dtype=np.int64),
-                np.array([f for f, _ in floors] + [0] * (STAR_BANDS - len(floors)), dtype=np.int64), len(floors),
+                np.array([f for f, _ in floors] + [0] * (kernel.STAR_BANDS - len(floors)), dtype=np.int64), len(floors),
                 np.array([0, *(s for _, s in floors)], dtype=np.int64), _star_points(card).astype(np.int64),
                 card.base_score, card.max_score, _grade_by_score(card), GRADES.index("C"),
                 out["score"], out["grade"], out["stars"], out["total"], out["bits"], out["bins"], out["code"])

@@ -159,13 +159,3 @@ def score_chunk(
                 _add_reached(column, column, False, thresholds[j], first, group, bins)
         _add_points(bins, radices[j], points[j], out_score, out_code)
     _finish(out_bits, prefilter_ids.shape[0], max_score, grade_by_score, grade_c, out_score, out_grade, out_code)
-
-
-@numba.njit(cache=True, nogil=True)
-def extremes(values: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
-    """(max, min), each 0 when nothing is beyond it, in one pass; numpy's max and min take two."""
-    high, low = 0, 0
-    for i in range(values.shape[0]):
-        high = max(high, values[i])
-        low = min(low, values[i])
-    return high, low

@@ -274,7 +274,7 @@ def test_a_new_plan_waits_for_an_old_runs_chunk_in_flight_and_then_sees_it_alive
     """PostgreSQL: a chunk holds the run lock shared and a plan takes it exclusively, so a plan cannot mark
     the old run abandoned while one of its chunks is being written: it waits, then finds the old run active
     again (that chunk just committed) and refuses. Without the lock the new run would be created and the old
-    chunk would commit after it. (SQLite has one writer: the plan's insert waits for the chunk.)"""
+    chunk would commit after it. (SQLite: the next test.)"""
     import threading
     import time
 
@@ -304,3 +304,34 @@ def test_a_new_plan_waits_for_an_old_runs_chunk_in_flight_and_then_sees_it_alive
     with Session(engine) as s:
         assert s.get(RatingBatchChunk, (old.run_id, 0)) is not None
         assert [(r.id, r.status) for r in s.exec(select(RatingBatchRun))] == [(old.run_id, "running")]
+
+
+def test_on_sqlite_a_chunk_whose_run_was_abandoned_while_it_was_rated_writes_nothing(own_engine, monkeypatch):
+    """SQLite has no advisory lock, and a chunk's first reads run before its transaction begins: a plan can
+    abandon the run between the chunk's first look at it and its writes. The chunk looks again once it has
+    written (then it holds the one write lock), and rolls back."""
+    import pytest
+
+    from db.models import RatingBatchRun
+    engine = own_engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps such a plan out with the run lock (the test before)")
+    archive(engine)
+    old = _plan(engine, "t/old")
+    _age(engine, old.run_id, 40)
+    real = rating_batch.run_models
+    newer = []
+
+    def plan_meanwhile(run):  # the chunk has read its run ('running'); a newer run is planned now
+        if not newer:
+            newer.append(_plan(engine, "t/new"))
+        return real(run)
+
+    monkeypatch.setattr(rating_batch, "run_models", plan_meanwhile)
+    with pytest.raises(rating_batch.RunAbandoned):
+        rating_batch.rate_chunk(engine, old.run_id, 0)
+    with Session(engine) as s:
+        assert s.get(RatingBatchChunk, (old.run_id, 0)) is None
+        assert s.exec(select(RatingRecord).where(RatingRecord.source == "batch")).first() is None
+        assert [(r.id, r.status) for r in s.exec(select(RatingBatchRun).order_by(RatingBatchRun.id))] == \
+            [(old.run_id, "abandoned"), (newer[0].run_id, "running")]

@@ -220,6 +220,24 @@ def test_contribution_too_large_for_int64_is_scored_on_python_integers():
     assert int(scored.stars[0]) == score(busy, CARD, contrib).stars == 7
 
 
+def test_a_net_income_beyond_int64_is_scored_on_python_integers():
+    # 2^62 fen of income less -2^62 fen of expenses is 2^63 fen: one more than int64 holds
+    wide = HouseholdFacts(customer_id=1, age=40, annual_income=D(2**62) / 100, annual_expenses=-D(2**62) / 100)
+    for compiled in (True, False):
+        scored = score_arrays(arrays_from_facts([wide]), CARD, ContributionModel(), compiled=compiled)
+        assert not scored.compiled
+        assert_scored_as_reference(scored, [wide], CARD, ContributionModel())
+
+
+def test_bounds_no_value_or_every_value_reaches_score_as_the_reference_does():
+    """Thresholds beyond int64 (in fen: bounds of 10^17 yuan and more) are never or always reached."""
+    card = CARD.model_copy(update={"features": [ScoredFeature(feature="net_assets", bins=[
+        Bin(lower=None, points=1, reason="N0"), Bin(lower=D("-1E+20"), points=2, reason="N1"),
+        Bin(lower=D(0), points=3, reason="N2"), Bin(lower=D("1E+20"), points=4, reason="N3")])]})
+    batch = [HouseholdFacts(customer_id=1, age=40, total_assets=D(a)) for a in ("0", "5", "90000000000000")]
+    assert_same(batch, card, ContributionModel())
+
+
 def test_amounts_too_large_for_int64_products_still_compare_exactly():
     huge = HouseholdFacts(customer_id=1, age=40, total_assets=D("90000000000000.00"),
                           total_liabilities=D("27000000000000.00"), avg_daily_assets=D("90000000000000.00"))
@@ -244,3 +262,21 @@ def test_a_leap_day_birth_turns_a_year_older_on_the_first_of_march_in_common_yea
     births = np.array([date(2000, 2, 29)] * 3, dtype="datetime64[D]")
     assert [int(ages_on(births[:1], d)[0]) for d in (date(2025, 2, 28), date(2025, 3, 1), date(2028, 2, 29))] == \
         [24, 25, 28]
+
+
+def test_without_the_compiled_pass_chunks_are_scored_by_numpy_with_a_warning(monkeypatch):
+    """numba missing, or no writable place for its cache: the batch goes on, slower."""
+    import sys
+
+    import domain.rating
+    from domain.rating import vector
+
+    monkeypatch.setitem(sys.modules, "domain.rating.vector_kernel", None)  # the import fails
+    monkeypatch.delattr(domain.rating, "vector_kernel", raising=False)
+    with pytest.warns(RuntimeWarning, match="compiled batch scorer is unavailable"):
+        assert vector._kernel.__wrapped__() is None
+    monkeypatch.setattr(vector, "_kernel", lambda: None)
+    batch = [HouseholdFacts(customer_id=1, age=40, annual_income=D(90_000), total_assets=D(300_000))]
+    scored = score_arrays(arrays_from_facts(batch), CARD, ContributionModel())
+    assert not scored.compiled
+    assert_scored_as_reference(scored, batch, CARD, ContributionModel())

@@ -60,3 +60,28 @@ def test_a_scorecard_lists_each_prefilter_once():
     content["prefilters"] = ["BLACKLIST"] + ["AGE_OUT_OF_RANGE"] * 8
     with pytest.raises(ValidationError, match="each pre-filter may be listed once"):
         type(default_scorecard()).model_validate(content)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda c: c["features"][0].update(bins=c["features"][0]["bins"] + [
+        {"lower": str(100 + i), "points": 1, "reason": f"R{i}"} for i in range(62)]), "features.0.bins"),
+    (lambda c: c["features"][0]["bins"][0].update(points=10_001), "features.0.bins.0.points"),
+    (lambda c: c.update(base_score=-10_001), "base_score"),
+    (lambda c: c.update(max_score=0), "max_score"),
+    (lambda c: c.update(min_age=-1), "min_age"),
+    (lambda c: c.update(max_age=151), "max_age"),
+])
+def test_a_scorecard_stays_within_the_limits_the_batch_scorer_counts_on(change, field):
+    """At most 64 bins a feature (a bin index is a byte), points and scores within +-10,000, ages 0-150."""
+    content = default_scorecard().model_dump(mode="json")
+    change(content)
+    with pytest.raises(ValidationError) as refused:
+        type(default_scorecard()).model_validate(content)
+    assert field in {".".join(str(p) for p in e["loc"]) for e in refused.value.errors()}
+
+
+def test_contribution_points_stay_within_the_limit():
+    content = default_scorecard().model_dump(mode="json")
+    content["contribution_points"]["7"] = 10_001
+    with pytest.raises(ValidationError, match="contribution points lie between"):
+        type(default_scorecard()).model_validate(content)
