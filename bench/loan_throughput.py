@@ -416,56 +416,82 @@ def _prepare_loans(engine: Any, count: int) -> list[PreparedLoan]:
     return loans
 
 
-class ContractWatcher:
-    """Waits for applications to reach 'awaiting_signatures' in the read model, as the API and the app do
-    (the borrower signs the contract the database lists). One poller for all loans, so watching costs the
-    same whatever the concurrency."""
+class ReadModelWatcher:
+    """Waits for the database to show a document ready to sign, as the app sees it: the loan contract once
+    the application is `awaiting_signatures`, the drawdown note once its signing SMS is in the outbox (the
+    drawdown sends it right after it starts waiting for the signature). One poller for every loan in
+    flight, so watching costs the same whatever the concurrency; querying each workflow instead, every
+    50 ms through a 5 s render, cost the dev server and the worker more than the lifecycle's own work."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
-        self._waiting: dict[int, asyncio.Future[int]] = {}
+        self._waiting: dict[tuple[str, Any], asyncio.Future[int]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def contract_ready(self, application_id: int) -> int:
+        return await self._wait(("contract", application_id))
+
+    async def note_ready(self, note_no: str, drawdown_workflow_id: str) -> int:
+        return await self._wait(("note", (note_no, drawdown_workflow_id)))
+
+    async def _wait(self, key: tuple[str, Any]) -> int:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting[application_id] = future
+        self._waiting[key] = future
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         try:
             return await future
         finally:
-            self._waiting.pop(application_id, None)
+            self._waiting.pop(key, None)
 
-    def _poll(self, ids: list[int]) -> list[tuple[int, str, int | None]]:
+    def _poll(self, keys: list[tuple[str, Any]]) -> dict[tuple[str, Any], int | Exception]:
+        """The document id (or the failure) of each waiter whose document is ready."""
         from sqlalchemy import and_
-        from sqlmodel import Session, select
+        from sqlmodel import Session, col, select
 
+        from adapters.sms.tables import SmsMessage
         from db.models import Document, LoanApplication
 
+        apps = [k[1] for k in keys if k[0] == "contract"]
+        notes = dict(k[1] for k in keys if k[0] == "note")
+        out: dict[tuple[str, Any], int | Exception] = {}
         with Session(self._engine) as session:
-            query = (select(LoanApplication.id, LoanApplication.stage, Document.id)
-                     .outerjoin(Document, and_(Document.application_id == LoanApplication.id,
-                                               Document.kind == "loan_contract"))
-                     .where(LoanApplication.id.in_(ids)))
-            return list(session.exec(query).all())
+            if apps:
+                for app_id, stage, document_id in session.exec(
+                        select(LoanApplication.id, LoanApplication.stage, Document.id)
+                        .outerjoin(Document, and_(Document.application_id == LoanApplication.id,
+                                                  Document.kind == "loan_contract"))
+                        .where(col(LoanApplication.id).in_(apps))).all():
+                    if stage == "awaiting_signatures" and document_id is not None:
+                        out[("contract", app_id)] = document_id
+                    elif stage in FAILED_STAGES:
+                        out[("contract", app_id)] = RuntimeError(f"application {app_id} stopped at stage {stage!r}")
+            if notes:
+                asked = {f"{wf}:drawdown_sign_request": no for no, wf in notes.items()}
+                texted = {asked[k] for k in session.exec(select(SmsMessage.idempotency_key).where(
+                    col(SmsMessage.idempotency_key).in_(list(asked)))).all()}
+                for doc_no, document_id in session.exec(select(Document.doc_no, Document.id).where(
+                        col(Document.doc_no).in_(list(texted)), Document.kind == "drawdown_note")).all():
+                    out[("note", (doc_no, notes[doc_no]))] = document_id
+        return out
 
     async def _run(self) -> None:
         while self._waiting:
             try:
-                rows = await asyncio.to_thread(self._poll, list(self._waiting))
+                ready = await asyncio.to_thread(self._poll, list(self._waiting))
             except Exception as err:  # noqa: BLE001 - hand the failure to every waiter
                 for future in self._waiting.values():
                     if not future.done():
                         future.set_exception(err)
                 return
-            for app_id, stage, document_id in rows:
-                future = self._waiting.get(app_id)
+            for key, found in ready.items():
+                future = self._waiting.get(key)
                 if future is None or future.done():
                     continue
-                if stage == "awaiting_signatures" and document_id is not None:
-                    future.set_result(document_id)
-                elif stage in FAILED_STAGES:
-                    future.set_exception(RuntimeError(f"application {app_id} stopped at stage {stage!r}"))
+                if isinstance(found, Exception):
+                    future.set_exception(found)
+                else:
+                    future.set_result(found)
             await asyncio.sleep(POLL_EVERY_S)
 
     async def close(self) -> None:
@@ -477,7 +503,7 @@ class ContractWatcher:
                 pass
 
 
-async def _one_lifecycle(client: Any, queue: str, loan: PreparedLoan, watcher: ContractWatcher) -> Lifecycle:
+async def _one_lifecycle(client: Any, queue: str, loan: PreparedLoan, watcher: ReadModelWatcher) -> Lifecycle:
     from decimal import Decimal
 
     from workflows import names
@@ -502,15 +528,18 @@ async def _one_lifecycle(client: Any, queue: str, loan: PreparedLoan, watcher: C
         result_type=DrawdownAccepted)
     life.drawdown_workflow_id = accepted.workflow_id
     drawdown = client.get_workflow_handle(accepted.workflow_id, result_type=DrawdownResult)
-    # The borrower signs the note (借据) once it waits for them, as the API's sign endpoint does.
-    while (state := await drawdown.query(names.QUERY_STATE))["stage"] in ("started", "creating_note",
-                                                                           "issuing_documents"):
-        await asyncio.sleep(0.05)
-    if state["stage"] == "awaiting_signature":
+    # The borrower signs the note (借据) once the SMS asks, as the API's sign endpoint does; a drawdown that
+    # fails before that ends the wait through its result.
+    note_ready = asyncio.ensure_future(watcher.note_ready(accepted.note_no, accepted.workflow_id))
+    ended = asyncio.ensure_future(drawdown.result())
+    await asyncio.wait([note_ready, ended], return_when=asyncio.FIRST_COMPLETED)
+    if note_ready.done() and not ended.done():
         await drawdown.execute_update(names.UPDATE_SIGN_NOTE, SignInput(
-            document_id=state["note_document_id"], signer_customer_id=loan.customer_id,
+            document_id=note_ready.result(), signer_customer_id=loan.customer_id,
             otp_ref=f"otp-bench-note-{loan.application_id}"))
-    outcome = await drawdown.result()
+    else:
+        note_ready.cancel()
+    outcome = await ended
     if outcome.status != "disbursed":
         raise RuntimeError(f"{accepted.workflow_id} ended {outcome.status} {outcome.failure_code}")
     life.finished = time.time()
@@ -648,7 +677,7 @@ async def run_bench(client: Any, engine: Any, settings: Any, *, loans: int = 40,
             for a in activities_for(engine, adapters, settings)]
     if profiler:
         profiler.start()  # before the worker, so its thread pools start profiled
-    watcher = ContractWatcher(engine)
+    watcher = ReadModelWatcher(engine)
     real_worker = make_worker(client, queue, acts, threads=threads, workflow_failure_exception_types=[Exception])
     async with real_worker:
         _log("warm-up lifecycle (fonts, CA root, caches); its histories give the activity count")
