@@ -6,6 +6,9 @@ from integers, never floats: money arrives in fen (int64), acreage in hundredths
 bound is turned into the integer threshold that gives the same answer as the reference's Decimal `>=`.
 The debt ratio is compared as liabilities x den >= assets x num, never divided. Where an int64 product
 could overflow (absurd amounts or bounds with many decimals), that comparison runs on Python integers.
+
+Two implementations of those rules: compiled passes (vector_kernel.py, numba), used for a chunk whenever
+numba loads and every product fits in int64, and the numpy code here, which takes every other chunk.
 """
 
 from __future__ import annotations
