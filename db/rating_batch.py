@@ -620,6 +620,13 @@ def progress(session: Session, run_id: int) -> tuple[int, int, int] | None:
     return _chunk_totals(session, run_id)
 
 
+def last_active(session: Session, run: RatingBatchRun) -> datetime:
+    """The run's last sign of life, as the lease counts it: its start or its latest chunk."""
+    latest = session.execute(select(func.max(RatingBatchChunk.done_at)).where(  # type: ignore[call-overload]
+        RatingBatchChunk.run_id == run.id)).scalar()
+    return max(run.started_at, latest) if latest is not None else run.started_at
+
+
 def runs(session: Session, *, limit: int, offset: int) -> list[RatingBatchRun]:
     return list(session.exec(select(RatingBatchRun).order_by(RatingBatchRun.id.desc())  # type: ignore[call-overload,union-attr]
                              .limit(limit).offset(offset)).scalars())

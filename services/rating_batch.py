@@ -55,7 +55,7 @@ def _view(session: Session, run: RatingBatchRun) -> RatingRunView:
                          contribution_version=f"{run.contribution_code}@v{run.contribution_version}",
                          chunk_size=run.chunk_size, chunks_done=done, chunks_total=run.chunks_total,
                          households_rated=rated, households_failed=failed, started_at=run.started_at,
-                         finished_at=run.finished_at)
+                         finished_at=run.finished_at, last_active_at=rating_batch.last_active(session, run))
 
 
 def _runs(session: Session, limit: int, offset: int) -> list[RatingRunView]:

@@ -32,6 +32,9 @@ class RatingRunView(BaseModel):
     households_failed: int
     started_at: datetime
     finished_at: datetime | None
+    last_active_at: datetime = Field(description="its start or its latest chunk; a run still running whose last "
+                                                 "activity is older than NONGEDAI_RATING_RUN_LEASE_MINUTES has "
+                                                 "stopped (its workflow is gone) and blocks no new run")
 
 
 class GradeMigration(BaseModel):

@@ -3,7 +3,12 @@ that could not be rated with their reasons; starting a run; ops and admin only."
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlmodel import Session
+
 from db import rating_batch
+from db.models import RatingBatchChunk
 from domain.rating.model import ContributionModel, default_scorecard
 from tests.api import data
 from tests.api.asserts import assert_problem
@@ -24,6 +29,9 @@ def test_a_finished_run_shows_its_progress_migrations_and_failed_rows(client, en
     assert (going["status"], going["chunks_done"], going["quarter"]) == ("running", 1, "2026Q4")
     assert going["model_version"] == "NONG_E_DAI_CREDIT@v1"
     assert going["contribution_version"] == "NONG_E_DAI_CONTRIBUTION@v1"
+    with Session(engine) as s:  # the chunk's time, not the start: what the lease counts from
+        chunk_done = s.get(RatingBatchChunk, (plan.run_id, 0)).done_at
+    assert datetime.fromisoformat(going["last_active_at"]) == chunk_done
 
     for n in range(1, plan.chunks_total):
         rating_batch.rate_chunk(engine, plan.run_id, n)
