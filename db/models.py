@@ -793,6 +793,34 @@ class ArchiveTransfer(SQLModel, table=True):
     decided_at: datetime | None = timestamp(default=None, nullable=True)
 
 
+class MobileChange(SQLModel, table=True):
+    """A change of the mobile a customer signs in and signs with (更换手机号): asked for at a branch with the
+    customer present, the new number proven by a code texted to it, put in force by a second person. Holds
+    personal data (the numbers), like `customer`."""
+
+    __tablename__ = "mobile_change"
+    # One open change per customer: the database holds it when two requests pass the service's check at once.
+    __table_args__ = (Index("uq_mobile_change_open", "customer_id", unique=True,
+                            postgresql_where=text("status IN ('awaiting_code', 'awaiting_approval')"),
+                            sqlite_where=text("status IN ('awaiting_code', 'awaiting_approval')")),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    branch_code: str = Field(foreign_key="branch.code", max_length=16, index=True)
+    old_mobile: str = Field(max_length=11)
+    new_mobile: str = Field(max_length=11)
+    reason: str = Field(default="", max_length=200)
+    status: str = Field(default="awaiting_code", max_length=20, index=True,
+                        description="awaiting_code | awaiting_approval | completed | rejected | cancelled")
+    requested_by: int = Field(foreign_key="staffuser.id")
+    requested_at: datetime = timestamp()
+    confirmed_at: datetime | None = timestamp(default=None, nullable=True)
+    decided_by: int | None = Field(default=None, foreign_key="staffuser.id")
+    decision_note: str = Field(default="", max_length=200)
+    decided_at: datetime | None = timestamp(default=None, nullable=True)
+    old_mobile_notified: bool = Field(default=False, description="the notice to the old number went out")
+
+
 # ---- Rating models and overrides (issue 4) -------------------------------------------------------------------
 
 

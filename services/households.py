@@ -399,7 +399,7 @@ def update(session: Session, principal: Principal, household_id: int, raw: objec
         contact = {"mobile": body.head.mobile, "address": body.head.address}
     if contact["mobile"] != head.mobile:
         # The mobile receives the customer's sign-in and signing codes: a manager changing it could sign in as
-        # the customer. It changes only with the customer present at a branch, which is not built here.
+        # the customer. It changes only through services/mobile_changes.py (verified, decided by a second person).
         raise ProblemError(422, "HEAD_MOBILE_LOCKED", "客户手机号用于登录和签署验证码，不能在档案中修改，请客户本人到网点办理",
                            "the head's mobile receives sign-in and signing codes and cannot be changed through the "
                            "archive", "head.mobile")

@@ -44,8 +44,9 @@ def wait_before_resend(session: Session, *, customer_id: int, purpose: str, now:
 
 
 def send_code(session: Session, settings: Settings, sms: SmsGateway, *, customer: Customer, purpose: str,
-              template: str, params: dict[str, str], now: datetime) -> CodeSent:
-    """Issue and commit a code, then text it; a code the customer never got is withdrawn again.
+              template: str, params: dict[str, str], now: datetime, mobile: str | None = None) -> CodeSent:
+    """Issue and commit a code, then text it (to `mobile`, else the customer's own); a code the customer never
+    got is withdrawn again.
 
     Committed before the SMS goes out because the gateway writes through its own connection, and
     SQLite (the embedded default) lets only one connection write at a time."""
@@ -64,7 +65,7 @@ def send_code(session: Session, settings: Settings, sms: SmsGateway, *, customer
     body = render_sms(template, {**params, "code": code, "ttl_minutes": str(ttl)})
     session.commit()
     try:
-        _deliver(session, sms, ref=ref, mobile=customer.mobile, template=template, body=body)
+        _deliver(session, sms, ref=ref, mobile=mobile or customer.mobile, template=template, body=body)
     except AdapterUnavailable as exc:
         raise ProblemError(503, "SMS_UNAVAILABLE", "短信服务暂时不可用,请稍后重试", "the SMS gateway is unavailable",
                            headers={"Retry-After": "30"}) from exc

@@ -14,6 +14,8 @@ TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
     "otp_login": ("code", "ttl_minutes"),
     "otp_confirm": ("app_no", "amount", "code", "ttl_minutes"),
     "otp_sign": ("doc_no", "code", "ttl_minutes"),
+    "otp_mobile_change": ("code", "ttl_minutes"),
+    "mobile_changed": ("date", "new_mobile", "branch"),
     "application_received": ("app_no",),
     "guarantor_invite": ("app_no", "amount", "deadline_hours"),
     "guarantor_sign_request": ("app_no",),

@@ -23,7 +23,7 @@ from api.routes import (
     whitelist,
 )
 
-ROUTERS = [health.router, auth.router, customers.router, applications.router, approvals.router, guarantees.router,
+ROUTERS = [health.router, auth.router, customers.router, customers.changes, applications.router, approvals.router, guarantees.router,
            documents.router, ca.router, credit_lines.router, loans.router, ops.router,
            rules.router, lpr.router, lpr.price_router, products.router, whitelist.router,
            households.router, reminders.router, ratings.router]

@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from db.models import Customer
+from db.models import Customer, MobileChange
 from domain.identity import mask_mobile, mask_name, mask_resident_id
 from services.fields import Mobile, MoneyValue, PersonName, ResidentId
-from services.schemas.common import RequestModel
+from services.schemas.common import CodeSent, RequestModel
 
 CustomerType = Literal["farmer", "individual_business", "salaried"]
 
@@ -77,3 +77,40 @@ class CustomerSummary(BaseModel):
         return cls(id=row.id, customer_no=row.customer_no, name=mask_name(row.name),
                    resident_id=mask_resident_id(row.resident_id), mobile=mask_mobile(row.mobile),
                    branch_code=row.branch_code, customer_type=row.customer_type)
+
+
+class MobileChangeIn(RequestModel):
+    """The customer's new mobile, asked for at the branch with the customer and their ID card present."""
+
+    new_mobile: Mobile
+    reason: str = Field(min_length=1, max_length=200, description="why, e.g. 原号码丢失 (the old phone was lost)")
+
+
+class MobileChangeDecisionIn(RequestModel):
+    approve: bool
+    note: str = Field(default="", max_length=200)
+
+
+class MobileChangeView(BaseModel):
+    """A mobile change with both numbers masked: the full numbers stay with the customer record."""
+
+    id: int
+    customer_id: int
+    branch_code: str
+    old_mobile: str
+    new_mobile: str
+    reason: str
+    status: str = Field(description="awaiting_code | awaiting_approval | completed | rejected | cancelled")
+    requested_by: int
+    requested_at: datetime
+    confirmed_at: datetime | None
+    decided_by: int | None
+    decision_note: str
+    decided_at: datetime | None
+    old_mobile_notified: bool = Field(description="the notice of the change went to the old number")
+    code: CodeSent | None = Field(default=None, description="the code texted to the new number, when one was just sent")
+
+    @classmethod
+    def of(cls, row: MobileChange, code: CodeSent | None = None) -> MobileChangeView:
+        return cls.model_validate({**row.model_dump(), "old_mobile": mask_mobile(row.old_mobile),
+                                   "new_mobile": mask_mobile(row.new_mobile), "code": code})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 18:22:22.270575
+Create Date: 2026-12-06 21:39:39.152415
 
 """
 from typing import Sequence, Union
@@ -511,6 +511,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_loan_application_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_application_stage'), ['stage'], unique=False)
         batch_op.create_index(batch_op.f('ix_loan_application_status'), ['status'], unique=False)
+
+    op.create_table('mobile_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('branch_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('old_mobile', sqlmodel.sql.sqltypes.AutoString(length=11), nullable=False),
+    sa.Column('new_mobile', sqlmodel.sql.sqltypes.AutoString(length=11), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('requested_by', sa.Integer(), nullable=False),
+    sa.Column('requested_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decision_note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('decided_at', db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('old_mobile_notified', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.ForeignKeyConstraint(['decided_by'], ['staffuser.id'], ),
+    sa.ForeignKeyConstraint(['requested_by'], ['staffuser.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('mobile_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mobile_change_branch_code'), ['branch_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mobile_change_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mobile_change_status'), ['status'], unique=False)
+        batch_op.create_index('uq_mobile_change_open', ['customer_id'], unique=True, postgresql_where=sa.text("status IN ('awaiting_code', 'awaiting_approval')"), sqlite_where=sa.text("status IN ('awaiting_code', 'awaiting_approval')"))
 
     op.create_table('one_time_code',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1168,6 +1195,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_one_time_code_customer_id'))
 
     op.drop_table('one_time_code')
+    with op.batch_alter_table('mobile_change', schema=None) as batch_op:
+        batch_op.drop_index('uq_mobile_change_open', postgresql_where=sa.text("status IN ('awaiting_code', 'awaiting_approval')"), sqlite_where=sa.text("status IN ('awaiting_code', 'awaiting_approval')"))
+        batch_op.drop_index(batch_op.f('ix_mobile_change_status'))
+        batch_op.drop_index(batch_op.f('ix_mobile_change_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_mobile_change_branch_code'))
+
+    op.drop_table('mobile_change')
     with op.batch_alter_table('loan_application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_application_status'))
         batch_op.drop_index(batch_op.f('ix_loan_application_stage'))

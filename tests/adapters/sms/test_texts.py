@@ -13,7 +13,7 @@ SAMPLE = {
     "line_no": "LN20250601000123", "expiry_date": "2027-06-01", "note_no": "NT20250601000123-01",
     "account_tail": "1234", "due_date": "2027-01-10", "outstanding": "9,000.00", "reason": "账户余额不足",
     "offer_no": "WL20261129000001-17", "link": "http://127.0.0.1:8000/v1/whitelist-offers/WL20261129000001-17",
-    "expires_on": "2026-12-14",
+    "expires_on": "2026-12-14", "date": "2026年12月7日", "new_mobile": "139****5678", "branch": "榜头信用社",
 }
 
 

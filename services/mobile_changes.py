@@ -1,0 +1,207 @@
+"""Changing the mobile a customer signs in and signs with (更换手机号).
+
+The mobile receives every sign-in and signing code, so whoever controls it can act as the customer: it
+never changes through an edit. A customer manager (or administrator) asks for the change at the branch,
+with the customer and their ID card present; a code texted to the new number proves the customer holds
+it (they read it out at the counter); then an approver of the branch or an administrator, never the one
+who asked, puts it in force. The old number is told, so a change the customer did not make is noticed.
+
+States: awaiting_code -> awaiting_approval -> completed | rejected; cancelled by the one who asked (or an
+administrator) while it is open. One open change per customer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from adapters.errors import AdapterUnavailable, Refused
+from adapters.sms.port import SmsGateway
+from adapters.sms.texts import render_sms
+from config.settings import Settings
+from db.models import Branch, Customer, MobileChange
+from db.repositories import customers, mobile_changes
+from domain.identity import mask_mobile
+from services import otp
+from services.clock import business_date
+from services.errors import ProblemError, forbidden, not_found
+from services.principal import ADMIN, ALL_BRANCH_ROLES, APPROVER, Principal
+from services.schemas.common import CodeIn
+from services.schemas.customers import MobileChangeDecisionIn, MobileChangeIn, MobileChangeView
+from services.unique_requests import insert_unless
+
+log = logging.getLogger("nongedai.mobile_changes")
+
+
+def _purpose(change_id: int) -> str:
+    return f"mobile-change:{change_id}"
+
+
+def _customer(session: Session, principal: Principal, customer_id: int) -> Customer:
+    row = customers.visible(session, principal.scope(), customer_id)
+    if row is None:
+        raise not_found("CUSTOMER", "未找到该客户", "customer not found", "customer_id")
+    return row
+
+
+def _in_use(session: Session, customer_id: int, mobile: str) -> ProblemError | None:
+    """Sign-in finds the customer by mobile: two customers on one number would lock both out."""
+    if any(c.id != customer_id for c in customers.by_mobile(session, mobile)):
+        return ProblemError(409, "MOBILE_IN_USE", "该手机号已登记在其他客户名下", "another customer is registered with this mobile",
+                            "new_mobile")
+    return None
+
+
+def request(session: Session, settings: Settings, sms: SmsGateway, principal: Principal, customer_id: int,
+            body: MobileChangeIn, now: datetime) -> MobileChangeView:
+    """Record the change and text a code to the new number."""
+    customer = _customer(session, principal, customer_id)
+    assert customer.id is not None and not principal.is_customer
+    if body.new_mobile == customer.mobile:
+        raise ProblemError(422, "MOBILE_UNCHANGED", "新手机号与原手机号相同", "the new mobile is the one on file", "new_mobile")
+    problem = _in_use(session, customer.id, body.new_mobile)
+    if problem is not None:
+        raise problem
+    held = customer.id
+    created = insert_unless(  # held by uq_mobile_change_open
+        session,
+        lambda: None if mobile_changes.open_for(session, held) is None else ProblemError(
+            409, "MOBILE_CHANGE_OPEN", "该客户已有办理中的手机号变更", "a change of this customer's mobile is already open"),
+        lambda: mobile_changes.insert(session, customer_id=held, branch_code=customer.branch_code,
+                                      old_mobile=customer.mobile, new_mobile=body.new_mobile, reason=body.reason,
+                                      status="awaiting_code", requested_by=principal.id, requested_at=now))
+    session.commit()
+    assert created.id is not None
+    return _send(session, settings, sms, customer, created, now)
+
+
+def _send(session: Session, settings: Settings, sms: SmsGateway, customer: Customer, row: MobileChange,
+          now: datetime) -> MobileChangeView:
+    assert row.id is not None
+    code = otp.send_code(session, settings, sms, customer=customer, purpose=_purpose(row.id),
+                         template="otp_mobile_change", params={}, now=now, mobile=row.new_mobile)
+    fresh = mobile_changes.get(session, row.id)
+    assert fresh is not None
+    return MobileChangeView.of(fresh, code)
+
+
+def _change(session: Session, principal: Principal, change_id: int) -> MobileChange:
+    row = mobile_changes.get(session, change_id)
+    if row is None or (principal.role not in ALL_BRANCH_ROLES and row.branch_code != principal.branch_code):
+        raise not_found("MOBILE_CHANGE", "未找到该手机号变更", "mobile change not found", "change_id")
+    return row
+
+
+def _not(row: MobileChange, wanted: str) -> ProblemError:
+    return ProblemError(409, "MOBILE_CHANGE_STATE", "该手机号变更当前不能办理此操作",
+                        f"the change is {row.status}, not {wanted}", "status")
+
+
+def resend_code(session: Session, settings: Settings, sms: SmsGateway, principal: Principal, change_id: int,
+                now: datetime) -> MobileChangeView:
+    """Another code to the new number (one a minute, as every code)."""
+    row = _change(session, principal, change_id)
+    if row.status != "awaiting_code":
+        raise _not(row, "awaiting_code")
+    customer = customers.get(session, row.customer_id)
+    assert customer is not None
+    return _send(session, settings, sms, customer, row, now)
+
+
+def confirm(session: Session, settings: Settings, principal: Principal, change_id: int, body: CodeIn,
+            now: datetime) -> MobileChangeView:
+    """The code the new number received: the customer holds that phone. Then a second person decides."""
+    row = _change(session, principal, change_id)
+    assert row.id is not None
+    if row.status != "awaiting_code":
+        raise _not(row, "awaiting_code")
+    ref = otp.check_code(session, settings, customer_id=row.customer_id, purpose=_purpose(row.id), code=body.code,
+                         now=now)
+    if not mobile_changes.set_status(session, row.id, expected="awaiting_code", status="awaiting_approval",
+                                     confirmed_at=now):
+        session.rollback()
+        otp.release_code(session, ref)
+        session.commit()
+        raise _not(row, "awaiting_code")
+    session.commit()
+    return _view(session, row.id)
+
+
+def decide(session: Session, sms: SmsGateway, principal: Principal, change_id: int, body: MobileChangeDecisionIn,
+           now: datetime) -> MobileChangeView:
+    if principal.role not in (APPROVER, ADMIN):
+        raise forbidden("只有审批员或管理员可以审批手机号变更", "only an approver or administrator decides a mobile change",
+                        "ROLE_FORBIDDEN")
+    row = _change(session, principal, change_id)
+    assert row.id is not None
+    if principal.id == row.requested_by:
+        raise forbidden("不能审批自己发起的申请", "a change is decided by a second person, not the one who asked",
+                        "SAME_PERSON")
+    if row.status != "awaiting_approval":
+        raise _not(row, "awaiting_approval")
+    if body.approve:
+        customer = customers.get(session, row.customer_id)
+        assert customer is not None
+        if customer.mobile != row.old_mobile:
+            raise ProblemError(409, "MOBILE_CHANGE_STALE", "客户手机号已变更,请重新办理",
+                               "the customer's mobile changed since the request; ask again", "status")
+        problem = _in_use(session, row.customer_id, row.new_mobile)
+        if problem is not None:
+            raise problem
+        customer.mobile = row.new_mobile
+        session.add(customer)
+    if not mobile_changes.set_status(session, row.id, expected="awaiting_approval",
+                                     status="completed" if body.approve else "rejected", decided_by=principal.id,
+                                     decision_note=body.note, decided_at=now):
+        session.rollback()
+        raise ProblemError(409, "MOBILE_CHANGE_STATE", "该申请已被他人处理", "someone else decided the change first", "status")
+    session.commit()
+    if body.approve:
+        _tell_old_number(session, sms, row.id, now)
+    return _view(session, row.id)
+
+
+def _tell_old_number(session: Session, sms: SmsGateway, change_id: int, now: datetime) -> None:
+    """The notice to the number that no longer receives codes. The change stands whether or not it goes out;
+    `old_mobile_notified` says which."""
+    row = mobile_changes.get(session, change_id)
+    assert row is not None and row.id is not None
+    branch = session.get(Branch, row.branch_code)
+    day = business_date(now)
+    body = render_sms("mobile_changed", {"date": f"{day.year}年{day.month}月{day.day}日",
+                                         "new_mobile": mask_mobile(row.new_mobile),
+                                         "branch": branch.name if branch else "开户网点"})
+    try:
+        sms.send(idempotency_key=f"{_purpose(row.id)}:old", mobile=row.old_mobile, template="mobile_changed", body=body)
+    except (AdapterUnavailable, Refused) as exc:
+        log.warning("mobile change %s: the notice to the old number did not go out (%s)", row.id, type(exc).__name__)
+        return
+    mobile_changes.set_status(session, row.id, expected="completed", status="completed", old_mobile_notified=True)
+    session.commit()
+
+
+def cancel(session: Session, principal: Principal, change_id: int, now: datetime) -> MobileChangeView:
+    row = _change(session, principal, change_id)
+    assert row.id is not None
+    if principal.role != ADMIN and principal.id != row.requested_by:
+        raise forbidden("只有申请人或管理员可以撤回", "only the one who asked, or an administrator, may cancel",
+                        "NOT_REQUESTER")
+    if row.status not in mobile_changes.OPEN or not mobile_changes.set_status(
+            session, row.id, expected=row.status, status="cancelled", decided_at=now):
+        raise _not(row, "open")
+    session.commit()
+    return _view(session, row.id)
+
+
+def for_customer(session: Session, principal: Principal, customer_id: int) -> list[MobileChangeView]:
+    customer = _customer(session, principal, customer_id)
+    assert customer.id is not None
+    return [MobileChangeView.of(r) for r in mobile_changes.for_customer(session, customer.id)]
+
+
+def _view(session: Session, change_id: int) -> MobileChangeView:
+    row = mobile_changes.get(session, change_id)
+    assert row is not None
+    return MobileChangeView.of(row)
