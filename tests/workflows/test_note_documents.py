@@ -126,10 +126,13 @@ async def test_an_unsigned_note_cancels_the_drawdown_at_its_deadline(ts_env, eng
     product = factories.ensure_reference_data(engine)
     client = ts_env.client
     async with running_worker(client, engine, settings) as (queue, _):
-        line_no, _ = await open_line(client, queue, engine, product)
-        line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
-        accepted = await draw(line, "15000")
-        await until(lambda: _awaiting(client.get_workflow_handle(accepted.workflow_id)))
+        # No skipping while the line opens: awaiting the application's result lets the test server skip
+        # time, and once it completes the only timer left is the line's expiry, three years on.
+        with ts_env.auto_time_skipping_disabled():
+            line_no, _ = await open_line(client, queue, engine, product)
+            line = client.get_workflow_handle(names.credit_line_workflow_id(line_no))
+            accepted = await draw(line, "15000")
+            await until(lambda: _awaiting(client.get_workflow_handle(accepted.workflow_id)))
         # Nobody signs: 24 hours later the drawdown is cancelled. (A child's handle does not skip time itself.)
         await ts_env.sleep(timedelta(hours=product.note_signing_deadline_hours, minutes=1))
         await _cancelled_cleanly(client, engine, line, accepted, "NOTE_NOT_SIGNED")
