@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -83,7 +84,10 @@ def _note_price(session: Session, app: LoanApplication, note: LoanNote) -> Price
     pricing decision recorded for the note, the LPR on its start date. None if that no longer gives the
     note's rate (a note priced before its decision was recorded): then the note prints the spread whole."""
     decision = rule_store.by_key(session, f"{note.note_no}:pricing")
-    product = product_store.terms_of(session, app.product_code, app.product_version)
+    try:
+        product = product_store.terms_of(session, app.product_code, app.product_version)
+    except ValidationError:  # an old version's terms that today's model no longer reads
+        return None
     if decision is None or decision.outcome != "priced" or product is None:
         return None
     price = pricing.price(product, app.guarantee_type, app.grade or "B", note.start_date, lpr_store.table(session),

@@ -94,7 +94,13 @@ def get_current_user(settings: SettingsDep, engine: Annotated[Engine, Depends(ge
         raise ProblemError(401, "NOT_AUTHENTICATED", "请先登录", "a bearer token is required", "Authorization",
                            headers={"WWW-Authenticate": "Bearer"})
     principal = tokens.read(settings, credentials.credentials)
-    if not principal.is_customer:
+    if principal.is_customer:
+        # A token issued to a number the customer has since given up (a lost phone) stops working.
+        if not auth.customer_token_current(engine, principal.id, tokens.issued_at(settings, credentials.credentials)):
+            raise ProblemError(401, "TOKEN_REVOKED", "手机号已变更,请用新手机号重新登录",
+                               "the customer's mobile changed since this token was issued; sign in again",
+                               "Authorization", headers={"WWW-Authenticate": "Bearer"})
+    else:
         # A token outlives a deactivation by hours: staff accounts are checked on every request.
         if not auth.staff_is_active(engine, principal.id):
             raise ProblemError(401, "STAFF_INACTIVE", "账号已停用,请联系管理员", "this staff account is not active",

@@ -81,6 +81,8 @@ class Customer(SQLModel, table=True):
     bad_history: bool = Field(default=False, description="a non-performing loan in the credit history (不良记录)")
     settlement_account: str | None = Field(default=None, max_length=32, description="core-banking deposit account")
     created_at: datetime = timestamp()
+    # Sign-in tokens issued before this no longer work: the mobile they were issued to changed.
+    credentials_changed_at: datetime | None = timestamp(default=None, nullable=True)
 
 
 class LoanApplication(SQLModel, table=True):
@@ -811,7 +813,7 @@ class MobileChange(SQLModel, table=True):
     new_mobile: str = Field(max_length=11)
     reason: str = Field(default="", max_length=200)
     status: str = Field(default="awaiting_code", max_length=20, index=True,
-                        description="awaiting_code | awaiting_approval | completed | rejected | cancelled")
+                        description="awaiting_code | awaiting_approval | completed | rejected | cancelled | expired")
     requested_by: int = Field(foreign_key="staffuser.id")
     requested_at: datetime = timestamp()
     confirmed_at: datetime | None = timestamp(default=None, nullable=True)

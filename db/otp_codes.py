@@ -112,3 +112,11 @@ def issued_since(session: Session, *, customer_id: int, purpose: str, since: dat
     stmt = select(func.count()).select_from(OneTimeCode).where(
         OneTimeCode.customer_id == customer_id, OneTimeCode.purpose == purpose, OneTimeCode.created_at >= since)
     return session.exec(stmt).one()
+
+
+def void_open(session: Session, *, customer_id: int, now: datetime) -> int:
+    """Expire every code of the customer not yet spent (their mobile changed: codes texted to the old number
+    must not be usable); flushes, the caller commits. Returns how many."""
+    return session.exec(update(OneTimeCode).where(  # type: ignore[call-overload]
+        OneTimeCode.customer_id == customer_id, col(OneTimeCode.consumed_at).is_(None),
+        OneTimeCode.expires_at > now).values(expires_at=now)).rowcount

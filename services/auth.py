@@ -75,6 +75,16 @@ def verify_login_code(session: Session, settings: Settings, body: OtpVerifyIn, n
     return _token(settings, Principal(kind="customer", id=customer.id, role=CUSTOMER), now)
 
 
+def customer_token_current(engine: Engine, customer_id: int, issued_at: datetime) -> bool:
+    """False once the customer's mobile changed after the token was issued (to the old number)."""
+    with Session(engine) as session:
+        customer = customers.get(session, customer_id)
+    if customer is None:
+        return False
+    changed = customer.credentials_changed_at
+    return changed is None or issued_at > changed.replace(microsecond=0)
+
+
 def staff_is_active(engine: Engine, staff_id: int) -> bool:
     with Session(engine) as session:
         user = staff.get(session, staff_id)

@@ -15,6 +15,7 @@ TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
     "otp_confirm": ("app_no", "amount", "code", "ttl_minutes"),
     "otp_sign": ("doc_no", "code", "ttl_minutes"),
     "otp_mobile_change": ("code", "ttl_minutes"),
+    "mobile_change_requested": ("date", "new_mobile", "branch"),
     "mobile_changed": ("date", "new_mobile", "branch"),
     "application_received": ("app_no",),
     "guarantor_invite": ("app_no", "amount", "deadline_hours"),

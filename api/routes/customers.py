@@ -92,3 +92,9 @@ def decide_mobile_change(change_id: ChangeId, body: MobileChangeDecisionIn, user
 @changes.post("/{change_id}/cancel", response_model=MobileChangeView, responses=responses(403, 404, 409))
 def cancel_mobile_change(change_id: ChangeId, user: CustomerAdmin, session: SessionDep) -> MobileChangeView:
     return mobile_changes.cancel(session, user, change_id, utcnow())
+
+
+@changes.post("/{change_id}/notice", response_model=MobileChangeView, responses=responses(403, 404, 409, 503))
+def notify_old_number_again(change_id: ChangeId, user: StaffMember, session: SessionDep, sms: SmsDep) -> MobileChangeView:
+    """The notice of a completed change to the old number, again, when `old_mobile_notified` is false."""
+    return mobile_changes.notify_again(session, sms, user, change_id, utcnow())

@@ -33,8 +33,9 @@ class RatingRunView(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     last_active_at: datetime = Field(description="its start or its latest chunk; a run still running whose last "
-                                                 "activity is older than NONGEDAI_RATING_RUN_LEASE_MINUTES has "
-                                                 "stopped (its workflow is gone) and blocks no new run")
+                                                 "activity is older than NONGEDAI_RATING_RUN_LEASE_MINUTES has most "
+                                                 "likely stopped and blocks no new run (should it wake up after a "
+                                                 "newer run started, it is abandoned)")
 
 
 class GradeMigration(BaseModel):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 21:39:39.152415
+Create Date: 2026-12-06 21:47:37.820670
 
 """
 from typing import Sequence, Union
@@ -369,6 +369,7 @@ def upgrade() -> None:
     sa.Column('bad_history', sa.Boolean(), nullable=False),
     sa.Column('settlement_account', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('created_at', db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('credentials_changed_at', db.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['branch_code'], ['branch.code'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('customer_no'),
