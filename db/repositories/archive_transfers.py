@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from db.models import ArchiveTransfer
+from db.repositories import state
 
 OPEN = "pending"
 
@@ -38,12 +39,8 @@ def share_in_force_or_pending(session: Session, household_id: int, staff_id: int
 
 
 def set_status(session: Session, transfer_id: int, *, expected: str, status: str, **values: Any) -> bool:
-    """Move the request on only from the state it was read in, so two deciders cannot both win."""
-    result = session.execute(update(ArchiveTransfer).where(col(ArchiveTransfer.id) == transfer_id,
-                                                           col(ArchiveTransfer.status) == expected)
-                             .values(status=status, **values))
-    session.expire_all()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    """Move the request on only from the state it was read in, so two people acting at once cannot both win."""
+    return state.set_status(session, ArchiveTransfer, transfer_id, expected=expected, status=status, **values)
 
 
 def for_household(session: Session, household_id: int) -> Sequence[ArchiveTransfer]:

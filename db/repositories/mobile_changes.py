@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.models import MobileChange
+from db.repositories import state
 
 OPEN = ("awaiting_code", "awaiting_approval")
 
@@ -35,9 +35,5 @@ def for_customer(session: Session, customer_id: int) -> Sequence[MobileChange]:
 
 
 def set_status(session: Session, change_id: int, *, expected: str, status: str, **values: Any) -> bool:
-    """Move the change on only from the state it was read in, so two people acting at once cannot both win."""
-    result = session.execute(update(MobileChange).where(col(MobileChange.id) == change_id,
-                                                        col(MobileChange.status) == expected)
-                             .values(status=status, **values))
-    session.expire_all()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    """Move the request on only from the state it was read in, so two people acting at once cannot both win."""
+    return state.set_status(session, MobileChange, change_id, expected=expected, status=status, **values)
