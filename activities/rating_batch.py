@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -24,9 +26,13 @@ from workflows.messages import (
 PLAN_ATTEMPTS = 10  # ~9 minutes of RATING_PLAN's backoff (1 s, doubling): rides out a database restart
 
 
-def _abandoned(abandoned: rating_batch.RunAbandoned) -> ApplicationError:
+@contextmanager
+def _abandoned_ends_the_workflow() -> Iterator[None]:
     """A run abandoned for a newer one ends its workflow: retrying would never succeed."""
-    return ApplicationError(str(abandoned), type="RatingRunAbandoned", non_retryable=True)
+    try:
+        yield
+    except rating_batch.RunAbandoned as abandoned:
+        raise ApplicationError(str(abandoned), type="RatingRunAbandoned", non_retryable=True) from abandoned
 
 
 class RatingBatchActivities:
@@ -47,13 +53,14 @@ class RatingBatchActivities:
         try:
             with Session(self._engine) as session:
                 card, contrib = active_models(session)
-            plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
-                                     as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size,
-                                     lease=self._lease)
+            with _abandoned_ends_the_workflow():
+                plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
+                                         as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size,
+                                         lease=self._lease)
         except rating_batch.RunInProgress as busy:
             raise ApplicationError(str(busy), type="RatingRunInProgress") from busy
-        except rating_batch.RunAbandoned as abandoned:
-            raise _abandoned(abandoned) from abandoned
+        except ApplicationError:
+            raise
         except Exception as failure:
             if activity.info().attempt >= PLAN_ATTEMPTS:
                 raise ApplicationError(f"planning the rating run failed {PLAN_ATTEMPTS} times: {failure}",
@@ -69,19 +76,15 @@ class RatingBatchActivities:
 
     @activity.defn
     def rate_chunk(self, request: RatingChunkInput) -> RatingChunkResult:
-        try:
+        with _abandoned_ends_the_workflow():
             outcome = rating_batch.rate_chunk(self._engine, request.run_id, request.chunk_no,
                                               heartbeat=activity.heartbeat)
-        except rating_batch.RunAbandoned as abandoned:
-            raise _abandoned(abandoned) from abandoned
         return RatingChunkResult(chunk_no=outcome.chunk_no, rated=outcome.rated, failed=outcome.failed)
 
     @activity.defn
     def finish_rating_run(self, run_id: int) -> RatingRunResult:
-        try:
+        with _abandoned_ends_the_workflow():
             run = rating_batch.finish(self._engine, run_id)
-        except rating_batch.RunAbandoned as abandoned:
-            raise _abandoned(abandoned) from abandoned
         with Session(self._engine) as session:
             summary = rating_batch.summarise(rating_batch.migrations_of(session, run_id))
         return RatingRunResult(run_id=run_id, quarter=run.quarter, chunks=run.chunks_total, rated=run.households_rated,

@@ -93,10 +93,10 @@ def get_current_user(settings: SettingsDep, engine: Annotated[Engine, Depends(ge
     if credentials is None:
         raise ProblemError(401, "NOT_AUTHENTICATED", "请先登录", "a bearer token is required", "Authorization",
                            headers={"WWW-Authenticate": "Bearer"})
-    principal = tokens.read(settings, credentials.credentials)
+    principal, issued_at = tokens.read_issued(settings, credentials.credentials)
     if principal.is_customer:
         # A token issued to a number the customer has since given up (a lost phone) stops working.
-        if not auth.customer_token_current(engine, principal.id, tokens.issued_at(settings, credentials.credentials)):
+        if not auth.customer_token_current(engine, principal.id, issued_at):
             raise ProblemError(401, "TOKEN_REVOKED", "手机号已变更,请用新手机号重新登录",
                                "the customer's mobile changed since this token was issued; sign in again",
                                "Authorization", headers={"WWW-Authenticate": "Bearer"})

@@ -171,10 +171,15 @@ def live_runs(session: Session, *, lease: timedelta, now: datetime | None = None
         query = query.where(RatingBatchRun.id != exclude_id)
     live = []
     for run_id, run_key, started_at, last_chunk in session.exec(query).all():  # type: ignore[call-overload]
-        last_active = max(started_at, last_chunk) if last_chunk is not None else started_at
-        if last_active >= cutoff:
-            live.append(LiveRun(run_id=run_id, run_key=run_key, last_active=last_active))
+        active = _latest(started_at, last_chunk)
+        if active >= cutoff:
+            live.append(LiveRun(run_id=run_id, run_key=run_key, last_active=active))
     return live
+
+
+def _latest(started_at: datetime, last_chunk: datetime | None) -> datetime:
+    """A run's last sign of life, as the lease counts it: its start or its latest chunk."""
+    return started_at if last_chunk is None else max(started_at, last_chunk)
 
 
 def plan(engine: Engine, *, run_key: str, quarter: str, as_of: date, card: CreditScorecard,
@@ -553,8 +558,9 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
             else:
                 _fill(conn, scored, list(zip(*(v.tolist() for v in values.values()), strict=True)))
             migrations = _write(conn, run, scored, reasons, facts, card)
-            if _get_run(conn, run_id).status == "abandoned":
-                # Checked again now that this transaction has written: on SQLite it holds the one write lock
+            if conn.execute(select(RatingBatchRun.status).where(  # type: ignore[call-overload]
+                    RatingBatchRun.id == run_id)).scalar_one() == "abandoned":
+                # Checked again (the status alone: the run's models need not be read twice) now that this transaction has written: on SQLite it holds the one write lock
                 # from its first write on (its first read ran before it began), so a plan that abandoned the
                 # run since then is seen here, and none can commit until this one does. (PostgreSQL: the
                 # shared run lock already keeps such a plan out.) The chunk's writes roll back.
@@ -621,10 +627,9 @@ def progress(session: Session, run_id: int) -> tuple[int, int, int] | None:
 
 
 def last_active(session: Session, run: RatingBatchRun) -> datetime:
-    """The run's last sign of life, as the lease counts it: its start or its latest chunk."""
-    latest = session.execute(select(func.max(RatingBatchChunk.done_at)).where(  # type: ignore[call-overload]
-        RatingBatchChunk.run_id == run.id)).scalar()
-    return max(run.started_at, latest) if latest is not None else run.started_at
+    """The run's last sign of life, as the lease counts it (see live_runs)."""
+    return _latest(run.started_at, session.execute(select(func.max(RatingBatchChunk.done_at)).where(  # type: ignore[call-overload]
+        RatingBatchChunk.run_id == run.id)).scalar())
 
 
 def runs(session: Session, *, limit: int, offset: int) -> list[RatingBatchRun]:

@@ -57,11 +57,16 @@ def find_or_create(session: Session, person: PersonIn, *, branch_code: str, now:
     return existing
 
 
-def get(session: Session, principal: Principal, customer_id: int) -> CustomerView:
+def visible_row(session: Session, principal: Principal, customer_id: int) -> Customer:
+    """The customer in the principal's scope; 404 otherwise (out of scope reads as absent)."""
     row = customers.visible(session, principal.scope(), customer_id)
     if row is None:
         raise not_found("CUSTOMER", "未找到该客户", "customer not found", "customer_id")
-    return CustomerView.of(row)
+    return row
+
+
+def get(session: Session, principal: Principal, customer_id: int) -> CustomerView:
+    return CustomerView.of(visible_row(session, principal, customer_id))
 
 
 def search(session: Session, principal: Principal, q: str | None, *, limit: int, offset: int) -> Page[CustomerSummary]:

@@ -31,6 +31,7 @@ from db.repositories import customers, mobile_changes
 from domain.identity import mask_mobile
 from services import otp
 from services.clock import business_date
+from services.customers import visible_row
 from services.errors import ProblemError, forbidden, not_found
 from services.principal import ADMIN, ALL_BRANCH_ROLES, APPROVER, Principal
 from services.schemas.common import CodeIn
@@ -47,18 +48,11 @@ def _purpose(change_id: int) -> str:
     return f"mobile-change:{change_id}"
 
 
-def _customer(session: Session, principal: Principal, customer_id: int) -> Customer:
-    row = customers.visible(session, principal.scope(), customer_id)
-    if row is None:
-        raise not_found("CUSTOMER", "未找到该客户", "customer not found", "customer_id")
-    return row
-
-
 def request(session: Session, settings: Settings, sms: SmsGateway, principal: Principal, customer_id: int,
             body: MobileChangeIn, now: datetime) -> MobileChangeView:
     """Record the change, text a code to the new number and tell the old one. A change whose code could not
     be sent is cancelled again, so asking again works."""
-    customer = _customer(session, principal, customer_id)
+    customer = visible_row(session, principal, customer_id)
     assert customer.id is not None and not principal.is_customer
     if body.new_mobile == customer.mobile:
         raise ProblemError(422, "MOBILE_UNCHANGED", "新手机号与原手机号相同", "the new mobile is the one on file", "new_mobile")
@@ -205,7 +199,7 @@ def _tell_old_number(session: Session, sms: SmsGateway, change_id: int, template
         session.rollback()
         return False
     if template == "mobile_changed":
-        mobile_changes.set_status(session, row.id, expected="completed", status="completed", old_mobile_notified=True)
+        mobile_changes.mark_old_notified(session, row.id)
         session.commit()
     return True
 
@@ -237,7 +231,7 @@ def cancel(session: Session, principal: Principal, change_id: int, now: datetime
 
 
 def for_customer(session: Session, principal: Principal, customer_id: int) -> list[MobileChangeView]:
-    customer = _customer(session, principal, customer_id)
+    customer = visible_row(session, principal, customer_id)
     assert customer.id is not None
     return [MobileChangeView.of(r) for r in mobile_changes.for_customer(session, customer.id)]
 

@@ -25,6 +25,7 @@ from domain.rating.limits import LimitBreakdown, credit_limit
 from domain.rating.model import CreditScorecard, Prefilter
 from domain.rating.scoring import FeatureScore, HouseholdFacts, score
 from domain.scorecard import RatingOutcome
+from services import customers as customer_service
 from services.clock import business_date, utcnow
 from services.errors import ProblemError, not_found
 from services.principal import ADMIN, APPROVER, Principal
@@ -373,10 +374,7 @@ def _visible_customer(session: Session, principal: Principal, customer_id: int) 
 
 
 def _customer(session: Session, principal: Principal, customer_id: int) -> Customer:
-    found = _visible_customer(session, principal, customer_id)
-    if found is None:
-        raise not_found("CUSTOMER", "未找到该客户", "customer not found", "customer_id")
-    return found
+    return customer_service.visible_row(session, principal, customer_id)
 
 
 def _record(session: Session, principal: Principal, record_id: int) -> RatingRecord:

@@ -24,6 +24,11 @@ def _unauthorised(code: str, zh: str, en: str) -> ProblemError:
 
 
 def read(settings: Settings, token: str) -> Principal:
+    return read_issued(settings, token)[0]
+
+
+def read_issued(settings: Settings, token: str) -> tuple[Principal, datetime]:
+    """The token's principal and when it was issued (its `iat`, to the second), from one decode."""
     try:
         claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM],
                             options={"require": ["sub", "role", "exp"]})
@@ -36,10 +41,5 @@ def read(settings: Settings, token: str) -> Principal:
     valid = raw_id.isdigit() and ((kind == "customer" and role == "customer") or (kind == "staff" and role in STAFF_ROLES))
     if not valid:
         raise _unauthorised("TOKEN_INVALID", "登录凭证无效", "the token is not valid")
-    return Principal(kind=kind, id=int(raw_id), role=role, branch_code=claims.get("branch"))  # type: ignore[arg-type]
-
-
-def issued_at(settings: Settings, token: str) -> datetime:
-    """When a token `read` accepted was issued (its `iat`, to the second)."""
-    claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM])
-    return datetime.fromtimestamp(int(claims.get("iat", 0)), UTC)
+    principal = Principal(kind=kind, id=int(raw_id), role=role, branch_code=claims.get("branch"))  # type: ignore[arg-type]
+    return principal, datetime.fromtimestamp(int(claims.get("iat", 0)), UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.models import MobileChange
@@ -37,3 +38,8 @@ def for_customer(session: Session, customer_id: int) -> Sequence[MobileChange]:
 def set_status(session: Session, change_id: int, *, expected: str, status: str, **values: Any) -> bool:
     """Move the request on only from the state it was read in, so two people acting at once cannot both win."""
     return state.set_status(session, MobileChange, change_id, expected=expected, status=status, **values)
+
+
+def mark_old_notified(session: Session, change_id: int) -> None:
+    """The notice of the change reached the old number."""
+    session.execute(update(MobileChange).where(col(MobileChange.id) == change_id).values(old_mobile_notified=True))

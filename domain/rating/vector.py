@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -42,12 +42,20 @@ class HouseholdArrays:
     """A chunk of households as columns: money in fen, acreage in 1/100 mu, flags as bool."""
 
     columns: dict[str, np.ndarray]
+    _magnitudes: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.columns["customer_id"])
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
+
+    def magnitude(self, name: str) -> int:
+        """The column's largest absolute value, worked out once per chunk: the overflow checks of both
+        scorers ask for the same columns (assets and liabilities by net assets and the debt ratio)."""
+        if name not in self._magnitudes:
+            self._magnitudes[name] = _magnitude(self.columns[name])
+        return self._magnitudes[name]
 
 
 @dataclass
@@ -108,7 +116,7 @@ _DIFFERENCES = {"net_income": ("annual_income", "annual_expenses"), "net_assets"
 def _difference_fits(arrays: HouseholdArrays, feature: Feature) -> bool:
     """Whether plus - minus of a difference feature fits in int64 for every household of the chunk."""
     plus, minus = _DIFFERENCES[feature]
-    return _magnitude(arrays[plus]) + _magnitude(arrays[minus]) <= _INT64_MAX
+    return arrays.magnitude(plus) + arrays.magnitude(minus) <= _INT64_MAX
 
 
 def _feature_codes(arrays: HouseholdArrays, feature: Feature) -> np.ndarray:
@@ -150,7 +158,7 @@ def _bin_column(arrays: HouseholdArrays, scored: ScoredFeature) -> np.ndarray:
     out = np.zeros(len(arrays), dtype=np.int8)
     if scored.feature == "debt_ratio":
         liabilities, assets = arrays["total_liabilities"], arrays["total_assets"]
-        biggest = max(_magnitude(liabilities), _magnitude(assets))
+        biggest = max(arrays.magnitude("total_liabilities"), arrays.magnitude("total_assets"))
         positive = assets > 0
         for lower in lowers:
             out += _at_least_ratio(liabilities, assets, lower, biggest, positive)  # type: ignore[arg-type]
@@ -321,8 +329,8 @@ def _contribution_terms(contrib: ContributionModel) -> tuple[list[int], int, lis
 
 def _contribution_fits(arrays: HouseholdArrays, weights: list[int], floors: list[tuple[int, int]]) -> bool:
     """Whether the contribution total and its floors fit in int64 for every household of the chunk."""
-    money = (arrays["avg_daily_assets"], arrays["avg_loan_balance"], arrays["settlement_txns"])
-    bound = sum(_magnitude(v) * abs(w) for v, w in zip(money, weights, strict=True))
+    money = ("avg_daily_assets", "avg_loan_balance", "settlement_txns")
+    bound = sum(arrays.magnitude(name) * abs(w) for name, w in zip(money, weights, strict=True))
     return bound <= _INT64_MAX // 2 and all(abs(f) <= _INT64_MAX for f, _ in floors)
 
 
@@ -341,7 +349,7 @@ def _encoded_bounds(arrays: HouseholdArrays, card: CreditScorecard, group: int) 
         points[j, :len(scored.bins)] = [b.points for b in scored.bins]
         lowers = [b.lower for b in scored.bins[1:]]
         if scored.feature == "debt_ratio":
-            biggest = max(_magnitude(arrays["total_liabilities"]), _magnitude(arrays["total_assets"]), 1)
+            biggest = max(arrays.magnitude("total_liabilities"), arrays.magnitude("total_assets"), 1)
             for t, lower in enumerate(Fraction(lo) for lo in lowers):  # type: ignore[arg-type]
                 if biggest * max(abs(lower.numerator), lower.denominator) > _INT64_MAX:
                     return None
@@ -372,9 +380,9 @@ def _kernel() -> ModuleType | None:
 
 def _score_compiled(arrays: HouseholdArrays, card: CreditScorecard,
                     contrib: ContributionModel) -> ScoredArrays | None:
-    """The compiled pass, or None when a product could overflow int64 (absurd amounts, bounds with many
-    decimals), the reason codes or scores would not fit, or a feature has more bins than a byte counts:
-    the numpy path handles those on Python integers."""
+    """The compiled pass, or None when numba is unavailable, a product could overflow int64 (absurd
+    amounts, bounds with many decimals) or the reason codes would not fit: the numpy path handles those,
+    on Python integers where needed."""
     kernel = _kernel()
     if kernel is None:
         return None
