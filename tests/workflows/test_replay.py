@@ -22,7 +22,8 @@ def test_histories_are_recorded():
     names = {p.stem for p in HISTORIES}
     assert {"credit_loan_application", "credit_loan_amended", "credit_line", "drawdown", "drawdown_note_documents", "drawdown_note_signed",
             "guaranteed_loan_amended",
-            "guaranteed_loan_application", "guarantor_consent", "whitelist_offer"} <= names
+            "guaranteed_loan_application", "guarantor_consent", "whitelist_offer",
+            "whitelist_offer_answered", "whitelist_offer_declined"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

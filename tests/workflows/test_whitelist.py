@@ -130,10 +130,17 @@ async def test_a_campaign_invites_refuses_accepts_declines_and_reports_its_funne
                                                         term_months=12, repayment_method="equal_installment",
                                                         purpose="planting"), result_type=OfferState)
         assert accepted.stage == "accepted" and accepted.app_no
+        # The answer returns once the campaign has been told: its progress read at once counts it.
+        assert (await progress()).counts.accepted == 1
         assert OfferState.model_validate(await offer_handle.result()).app_no == accepted.app_no
-        await histories.record(client, "whitelist_offer", offer_handle.id)
-        await client.get_workflow_handle(names.whitelist_offer_workflow_id(declining.offer_no)).execute_update(
-            names.UPDATE_DECLINE_OFFER, DeclineOfferInput(customer_id=declining.customer_id))
+        await histories.record(client, "whitelist_offer_answered", offer_handle.id)
+        declined_handle = client.get_workflow_handle(names.whitelist_offer_workflow_id(declining.offer_no))
+        declined = await declined_handle.execute_update(
+            names.UPDATE_DECLINE_OFFER, DeclineOfferInput(customer_id=declining.customer_id), result_type=OfferState)
+        assert declined.stage == "declined"
+        assert (await progress()).counts.declined == 1
+        await declined_handle.result()
+        await histories.record(client, "whitelist_offer_declined", declined_handle.id)
 
         # The loan runs on the whitelist channel, approved by the rules, and is signed and drawn.
         loan = client.get_workflow_handle(names.application_workflow_id(accepted.app_no))
