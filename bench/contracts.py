@@ -60,13 +60,8 @@ def run_bench(engine: Any, *, contracts: int = 40, block: int = 5) -> dict[str, 
 
     from adapters.ca.port import PersonSigner, SealSigner, SignatureAppearance
     from adapters.ca.simulator import CaSimulator
-    from documents.render import (
-        LOAN_CONTRACT,
-        TEMPLATE_DIR,
-        font_configuration,
-        render_html,
-        render_loan_contract,
-    )
+    from documents.fonts import font_configuration
+    from documents.render import LOAN_CONTRACT, TEMPLATE_DIR, render_html, render_loan_contract
     from domain.identity import mask_name
 
     if contracts < 1 or block < 1:

@@ -11,9 +11,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
 
 from documents.amounts import rmb_capitals, rmb_figures
+from documents.fonts import CUT_FAMILY, document_stylesheet, font_configuration
 from documents.formatting import (
     LPR_TENOR_ZH,
     REPAYMENT_EXPLAINED,
@@ -29,7 +29,7 @@ from documents.qr import qr_data_uri
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "documents"
 # The families base.css asks for; anything else means the CJK font is not installed here.
-CJK_FAMILIES = frozenset({"Noto Serif CJK SC", "Noto Sans CJK SC"})
+CJK_FAMILIES = frozenset({CUT_FAMILY, "Noto Serif CJK SC", "Noto Sans CJK SC"})
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,6 @@ def environment() -> Environment:
     return env
 
 
-@cache
-def font_configuration() -> FontConfiguration:
-    return FontConfiguration()
-
-
 def render_html(template: DocumentTemplate, data: BaseModel) -> str:
     """The document as self-contained HTML (stylesheet inlined); any missing value raises."""
     return environment().get_template(template.name).render(d=data)
@@ -104,8 +99,8 @@ def render_html(template: DocumentTemplate, data: BaseModel) -> str:
 
 def render_pdf(template: DocumentTemplate, data: BaseModel) -> RenderedDocument:
     html = render_html(template, data)
-    # One FontConfiguration per process: a new one per render reloads the 26 MB CJK font files (~40 ms).
-    document = HTML(string=html, base_url=str(TEMPLATE_DIR)).render(font_config=font_configuration())
+    document = HTML(string=html, base_url=str(TEMPLATE_DIR)).render(
+        font_config=font_configuration(), stylesheets=[document_stylesheet()])
     pdf = document.write_pdf()
     # Pango silently falls back to whatever font is installed; a contract in the wrong font or
     # with missing glyphs must not be issued. `fonts` is filled in by write_pdf.

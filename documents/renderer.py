@@ -11,6 +11,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
+from documents.fonts import document_stylesheet
 from documents.models import GuaranteeContractData, LoanContractData, LoanNoteData
 from documents.render import (
     RenderedDocument,
@@ -52,8 +53,9 @@ class InProcessRenderer:
 
 
 def _warm_up() -> None:
-    # Import weasyprint and compile the templates once per child, not on its first contract.
+    # Import weasyprint, compile the templates and cut the font once per child, not on its first contract.
     environment()
+    document_stylesheet()
 
 
 class ProcessPoolRenderer:

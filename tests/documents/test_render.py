@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from weasyprint.pdf.fonts import Font
 
 from documents import render
+from documents.fonts import CUT_FAMILY, common_characters
 from documents.models import GuaranteeContractData, LoanContractData, Party, SpreadTerm
 from documents.render import (
     GUARANTEE_CONTRACT,
@@ -188,7 +189,29 @@ def test_fonts_are_subset_by_harfbuzz_not_fonttools(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Font, "_harfbuzz_subset", spy)
     monkeypatch.setattr(Font, "_fonttools_subset", refuse)
     render_loan_contract(loan_data)
-    assert "Noto Serif CJK SC" in calls
+    assert CUT_FAMILY in calls
+
+
+def test_everyday_text_embeds_only_the_cut_face(loan_doc: RenderedDocument) -> None:
+    # The installed face cut to GB 2312 once per process: what weasyprint embeds per PDF comes from it.
+    assert {name.split("+")[1] for name in embedded_fonts(loan_doc)} == {
+        "Noto-Serif-CJK-SC-Common", "Noto-Serif-CJK-SC-Common-Bold"}
+
+
+def test_a_rare_character_in_a_name_comes_from_the_installed_face(loan_data: LoanContractData) -> None:
+    # 䶮 (CJK extension A) is outside GB 2312: it must print, taken from the full face, not as a blank box.
+    rare = loan_data.model_copy(update={"borrower": loan_data.borrower.model_copy(update={"name": "王䶮"})})
+    doc = render_loan_contract(rare)
+    assert "王䶮" in text_of(doc)
+    names = {name.split("+")[1] for name in embedded_fonts(doc)}
+    assert {"Noto-Serif-CJK-SC-Common", "Noto-Serif-CJK-SC"} <= names, names
+
+
+def test_the_cut_keeps_every_gb2312_character() -> None:
+    chars = set(common_characters())
+    assert len([c for c in chars if 0x4E00 <= c <= 0x9FFF]) == 6763  # GB 2312's hanzi, both levels
+    assert {ord(c) for c in "贷款人民币￥，。：（）、壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整"} <= chars
+    assert ord("䶮") not in chars
 
 
 def test_refuses_to_issue_without_the_cjk_font(monkeypatch: pytest.MonkeyPatch,
