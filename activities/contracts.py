@@ -222,39 +222,40 @@ class ContractActivities:
 
     @activity.defn
     def issue_note_documents(self, request: IssueNoteDocumentsInput) -> NoteDocuments:
-        """The drawdown note (借据) and its repayment schedule, rendered from the note as written; a retry
+        """The drawdown note (借据) with its repayment schedule, rendered from the note as written; a retry
         returns what was issued. Same three phases as issue_contracts: read, render and store, record."""
-        schedule_no = f"{request.note_no}-S"
         with Session(self._engine) as session:
             issued = document_by_no(session, request.note_no)
             if issued is not None:
-                return NoteDocuments(doc_nos=[request.note_no, schedule_no], note_document_id=issued.id)
+                return NoteDocuments(doc_nos=[d.doc_no for d in self._note_documents(session, request.note_no)],
+                                     note_document_id=issued.id)
             data, application_id, customer_id = self._note_data(session, request.note_no)
-        stored = [("drawdown_note", request.note_no, self._renderer.drawdown_note(data)),
-                  ("repayment_schedule", schedule_no,
-                   self._renderer.repayment_schedule(data.model_copy(update={
-                       "verify_url": f"{self._base}/v1/documents/{schedule_no}/verification"})))]
-        shas = [self._imaging.put(r.pdf, content_type="application/pdf") for _, _, r in stored]
-        snapshot = data.model_dump(mode="json", exclude=PERSONAL_FIELDS)
+        rendered = self._renderer.drawdown_note(data)
+        sha = self._imaging.put(rendered.pdf, content_type="application/pdf")
         with session_scope(self._engine) as session:
-            rows = [Document(doc_no=doc_no, application_id=application_id, kind=kind, signer_customer_id=customer_id,
-                             template_version=rendered.template_version, sha256=sha, data_snapshot=snapshot,
-                             signature_boxes=_boxes(rendered), created_at=utcnow())
-                    for (kind, doc_no, rendered), sha in zip(stored, shas, strict=True)]
-            session.add_all(rows)
+            row = Document(doc_no=request.note_no, application_id=application_id, kind="drawdown_note",
+                           signer_customer_id=customer_id, template_version=rendered.template_version, sha256=sha,
+                           data_snapshot=data.model_dump(mode="json", exclude=PERSONAL_FIELDS),
+                           signature_boxes=_boxes(rendered), created_at=utcnow())
+            session.add(row)
             session.flush()
-            return NoteDocuments(doc_nos=[r.doc_no for r in rows], note_document_id=rows[0].id)
+            return NoteDocuments(doc_nos=[row.doc_no], note_document_id=row.id)
 
     @activity.defn
     def void_note_documents(self, request: IssueNoteDocumentsInput) -> int:
-        """Void a cancelled drawdown's unsigned note and schedule: no debt stands on them. Returns how many."""
+        """Void a cancelled drawdown's unsigned note (and the schedule issued apart before drawdown-note/4):
+        no debt stands on them. Returns how many."""
         with session_scope(self._engine) as session:
-            docs = [d for d in (document_by_no(session, request.note_no),
-                                document_by_no(session, f"{request.note_no}-S")) if d is not None and d.status == "issued"]
+            docs = [d for d in self._note_documents(session, request.note_no) if d.status == "issued"]
             for doc in docs:
                 doc.status, doc.void_reason = "void", "DRAWDOWN_CANCELLED"
                 session.add(doc)
             return len(docs)
+
+    @staticmethod
+    def _note_documents(session: Session, note_no: str) -> list[Document]:
+        """The note's document, and the schedule `<note_no>-S` that notes issued before drawdown-note/4 had."""
+        return [d for d in (document_by_no(session, note_no), document_by_no(session, f"{note_no}-S")) if d is not None]
 
     def _note_data(self, session: Session, note_no: str) -> tuple[LoanNoteData, int, int]:
         note = note_by_no(session, note_no)

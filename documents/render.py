@@ -44,8 +44,7 @@ class DocumentTemplate:
 # issued documents record it, and re-rendering a stored snapshot must give the same text.
 LOAN_CONTRACT = DocumentTemplate("loan_contract.html", "loan-contract/3")
 GUARANTEE_CONTRACT = DocumentTemplate("guarantee_contract.html", "guarantee-contract/2")
-DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/3")
-REPAYMENT_SCHEDULE = DocumentTemplate("repayment_schedule.html", "repayment-schedule/2")
+DRAWDOWN_NOTE = DocumentTemplate("drawdown_note.html", "drawdown-note/4")
 
 
 # A signature box's position: page index, then x1, y1, x2, y2 in PDF points from the page's lower left.
@@ -136,10 +135,7 @@ def render_guarantee_contract(data: GuaranteeContractData) -> RenderedDocument:
 
 
 def render_drawdown_note(data: LoanNoteData) -> RenderedDocument:
-    """借款借据 of one drawdown."""
+    """借款借据 of one drawdown, with its repayment schedule: every installment, with the principal left
+    after it. One document, so the borrower's signature covers the schedule too (until drawdown-note/4
+    the schedule was a document of its own, `<note_no>-S`, issued but not signed)."""
     return render_pdf(DRAWDOWN_NOTE, LoanNoteData.model_validate(data.model_dump()))
-
-
-def render_repayment_schedule(data: LoanNoteData) -> RenderedDocument:
-    """还款计划表 of the same drawdown: every installment, with the principal left after it."""
-    return render_pdf(REPAYMENT_SCHEDULE, LoanNoteData.model_validate(data.model_dump()))

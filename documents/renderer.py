@@ -19,7 +19,6 @@ from documents.render import (
     render_drawdown_note,
     render_guarantee_contract,
     render_loan_contract,
-    render_repayment_schedule,
 )
 
 
@@ -29,8 +28,6 @@ class DocumentRenderer(Protocol):
     def guarantee_contract(self, data: GuaranteeContractData) -> RenderedDocument: ...
 
     def drawdown_note(self, data: LoanNoteData) -> RenderedDocument: ...
-
-    def repayment_schedule(self, data: LoanNoteData) -> RenderedDocument: ...
 
     def close(self) -> None: ...
 
@@ -44,9 +41,6 @@ class InProcessRenderer:
 
     def drawdown_note(self, data: LoanNoteData) -> RenderedDocument:
         return render_drawdown_note(data)
-
-    def repayment_schedule(self, data: LoanNoteData) -> RenderedDocument:
-        return render_repayment_schedule(data)
 
     def close(self) -> None:
         return None
@@ -72,9 +66,6 @@ class ProcessPoolRenderer:
 
     def drawdown_note(self, data: LoanNoteData) -> RenderedDocument:
         return self._pool.submit(render_drawdown_note, data).result()
-
-    def repayment_schedule(self, data: LoanNoteData) -> RenderedDocument:
-        return self._pool.submit(render_repayment_schedule, data).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

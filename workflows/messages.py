@@ -418,7 +418,8 @@ class IssueNoteDocumentsInput(BaseModel):
 
 
 class NoteDocuments(BaseModel):
-    """The drawdown note (借据) and repayment schedule issued for one note: numbers only."""
+    """The documents issued for one note (the 借据 with its schedule; before drawdown-note/4 also the
+    schedule apart, `<note_no>-S`): numbers only."""
 
     doc_nos: list[str]
     note_document_id: int | None = Field(default=None, description="the note's document, which the borrower signs")

@@ -1,4 +1,4 @@
-"""Drawdown notes (借款借据) and repayment schedules (还款计划表) read back from the PDF."""
+"""Drawdown notes (借款借据), with their repayment schedules, read back from the PDF."""
 
 from __future__ import annotations
 
@@ -11,13 +11,7 @@ from pydantic import ValidationError
 from pypdf import PdfReader
 
 from documents.models import LoanNoteData
-from documents.render import (
-    DRAWDOWN_NOTE,
-    REPAYMENT_SCHEDULE,
-    RenderedDocument,
-    render_drawdown_note,
-    render_repayment_schedule,
-)
+from documents.render import DRAWDOWN_NOTE, RenderedDocument, render_drawdown_note
 from domain.schedule import build_schedule
 from tests.documents.contract_data import make_note_fields
 
@@ -54,17 +48,17 @@ def test_the_drawdown_note_reads_back(note: LoanNoteData) -> None:
         "https://nongedai.example.cn/v1/documents/CL2025061800012-001/verification",
     ]:
         assert expected in text, expected
-    assert doc.template_version == DRAWDOWN_NOTE.version == "drawdown-note/3"
+    assert doc.template_version == DRAWDOWN_NOTE.version == "drawdown-note/4"
     assert cjk_fonts(doc)
     # The borrower signs it and the cooperative seals it: a box for each on the last page.
     assert set(doc.signature_boxes) == {"borrower", "lender_seal"}
     assert {box[0] for box in doc.signature_boxes.values()} == {doc.page_count - 1}
 
 
-def test_the_schedule_lists_every_installment_with_the_principal_left(note: LoanNoteData) -> None:
-    doc = render_repayment_schedule(note)
+def test_the_note_lists_every_installment_with_the_principal_left(note: LoanNoteData) -> None:
+    doc = render_drawdown_note(note)
     text = "".join(page_texts(doc))
-    assert doc.template_version == REPAYMENT_SCHEDULE.version
+    assert "每期还款日、还款金额以下列还款计划表为准" in text and "还款计划表》" not in text
     for row, left in zip(note.schedule, note.balances(), strict=True):
         line = f"{row.period}{row.due_date.year}年{row.due_date.month}月{row.due_date.day}日" \
                f"¥{row.principal:,.2f}¥{row.interest:,.2f}¥{row.total:,.2f}¥{left:,.2f}"
@@ -80,7 +74,7 @@ def test_a_long_schedule_runs_over_pages_each_numbered_with_the_note_number() ->
     fields.update(term_months=60, maturity_date=rows[-1].due_date,
                   schedule=[dict(period=r.period, due_date=r.due_date, principal=r.principal, interest=r.interest)
                             for r in rows])
-    doc = render_repayment_schedule(LoanNoteData(**fields))
+    doc = render_drawdown_note(LoanNoteData(**fields))
     pages = page_texts(doc)
     assert len(pages) >= 2 and doc.page_count == len(pages)
     for number, text in enumerate(pages, start=1):
@@ -88,6 +82,8 @@ def test_a_long_schedule_runs_over_pages_each_numbered_with_the_note_number() ->
         if re.search(r"¥[\d,]+\.\d\d¥[\d,]+\.\d\d¥", text):  # installments on this page: so is the header
             assert "期数还款日应还本金应还利息本期合计剩余本金" in text
     assert sum("期数还款日应还本金" in t for t in pages) >= 2
+    # The signatures come after the whole schedule, which they cover.
+    assert {box[0] for box in doc.signature_boxes.values()} == {doc.page_count - 1}
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -61,8 +61,8 @@ async def test_credit_loan_from_application_to_money(dev_env, engine, settings):
         assert stages == ["submitted", "accepting", "reviewing", "approved", "contracting", "awaiting_signatures",
                           "activating", "completed"]
         docs = {d.kind: d for d in s.exec(select(Document).where(Document.application_id == row.id))}
-        # The contract, then the drawdown's note and schedule.
-        assert set(docs) == {"loan_contract", "drawdown_note", "repayment_schedule"}
+        # The contract, then the drawdown's note (its schedule inside it).
+        assert set(docs) == {"loan_contract", "drawdown_note"}
         assert docs["loan_contract"].status == "signed" and docs["loan_contract"].signature_id
         assert docs["drawdown_note"].doc_no == accepted.note_no
         note = s.exec(select(LoanNote).where(LoanNote.note_no == accepted.note_no)).one()

@@ -57,13 +57,12 @@ async def test_a_drawdown_issues_its_note_and_schedule(dev_env, engine, settings
                       .order_by(col(ScheduleInstallment.period))).all()
         docs = {d.kind: d for d in s.exec(select(Document).where(
             col(Document.doc_no).in_([accepted.note_no, f"{accepted.note_no}-S"]))).all()}
-    assert set(docs) == {"drawdown_note", "repayment_schedule"}
-    assert docs["drawdown_note"].template_version == "drawdown-note/3"
-    assert docs["repayment_schedule"].template_version == "repayment-schedule/2"
+    # One document: the note with its whole schedule, so the signature covers the schedule too.
+    assert set(docs) == {"drawdown_note"}
+    assert docs["drawdown_note"].template_version == "drawdown-note/4"
     assert all(d.signer_customer_id == customer_id for d in docs.values())
-    # The borrower signed the note and the cooperative sealed it before the money moved; the schedule
-    # goes with it unsigned.
-    assert (docs["drawdown_note"].status, docs["repayment_schedule"].status) == ("signed", "issued")
+    # The borrower signed the note and the cooperative sealed it before the money moved.
+    assert docs["drawdown_note"].status == "signed"
     assert note.disbursed_at is not None and docs["drawdown_note"].signed_at < note.disbursed_at
     check = await asyncio.to_thread(_verify, engine, docs["drawdown_note"].signed_sha256)
     assert check.valid and check.level == "B-LTA"
@@ -79,10 +78,11 @@ async def test_a_drawdown_issues_its_note_and_schedule(dev_env, engine, settings
     assert terms[0]["label"] == "信用贷款基础加点" and sum(t["bp"] for t in terms) == snapshot["spread_bp"]
     printed = "加点幅度由以下各项构成：" + "；".join(f"{t['label']}{t['bp']:+d}个基点" for t in terms)
     assert re.sub(r"\s+", "", printed) in note_text
-    schedule_text = text_of(imaging.get(docs["repayment_schedule"].sha256))
+    # The schedule as booked, installment by installment, in what the borrower signed.
+    signed_text = text_of(imaging.get(docs["drawdown_note"].signed_sha256))
     interest = sum((r.interest for r in rows), Decimal("0"))
-    assert f"合计¥20,000.00¥{interest:,.2f}¥{Decimal('20000') + interest:,.2f}" in schedule_text
-    assert all(f"¥{r.principal:,.2f}¥{r.interest:,.2f}" in schedule_text for r in rows)
+    assert f"合计¥20,000.00¥{interest:,.2f}¥{Decimal('20000') + interest:,.2f}" in signed_text
+    assert all(f"¥{r.principal:,.2f}¥{r.interest:,.2f}" in signed_text for r in rows)
 
 
 async def test_documents_that_cannot_be_issued_refuse_the_drawdown_before_money_moves(dev_env, engine, settings):
@@ -114,7 +114,7 @@ async def _cancelled_cleanly(client, engine, line, accepted, code: str) -> None:
         assert s.exec(select(LoanNote.status).where(LoanNote.note_no == accepted.note_no)).one() == "failed"
         docs = s.exec(select(Document).where(
             col(Document.doc_no).in_([accepted.note_no, f"{accepted.note_no}-S"]))).all()
-    assert len(docs) == 2 and all((d.status, d.void_reason) == ("void", "DRAWDOWN_CANCELLED") for d in docs)
+    assert len(docs) == 1 and all((d.status, d.void_reason) == ("void", "DRAWDOWN_CANCELLED") for d in docs)
 
     async def restored():
         state = await line.query(names.QUERY_STATE)
