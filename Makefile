@@ -13,8 +13,11 @@ up: bootstrap
 	$(VENV)/nongedai up
 
 # pytest exits 5 when it collected nothing; say so instead of leaving a bare error code.
+# PYTHONNODEBUGRANGES: no column carets in tracebacks. Python 3.11 works them out with ast.parse, whose
+# AST constructor is not thread-safe, and Temporal's threads format tracebacks while pytest may be
+# parsing a module to rewrite its asserts: a rare "SystemError: AST constructor recursion depth mismatch".
 test: bootstrap
-	@DATABASE_URL='$(DATABASE_URL)' $(VENV)/pytest $(PYTEST_ARGS) || { rc=$$?; \
+	@PYTHONNODEBUGRANGES=1 DATABASE_URL='$(DATABASE_URL)' $(VENV)/pytest $(PYTEST_ARGS) || { rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc; }
 
 lint: bootstrap

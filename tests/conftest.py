@@ -14,6 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+# Imported now, while collection runs on one thread: pytest rewrites hypothesis's asserts when it is first
+# imported, and its plugin would otherwise do that at the session's end while Temporal's threads may
+# still format tracebacks. CPython 3.11's AST constructor is not thread-safe ("SystemError: AST
+# constructor recursion depth mismatch", seen here on a run without property tests).
+import hypothesis  # noqa: F401
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url

@@ -63,6 +63,9 @@ class WhitelistOfferWorkflow:
             self._state.stage = "cancelled"
             await self._record("cancelled", "CAMPAIGN_CANCELLED")
             await self._report("cancelled", "CAMPAIGN_CANCELLED")
+            # A decline cut short by the cancellation answers with the row as it ended.
+            self._answer_reported = True
+            await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
     async def _flow(self, inp: WhitelistOfferInput) -> None:
