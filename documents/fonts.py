@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -26,18 +27,23 @@ INSTALLED_FAMILY = "Noto Serif CJK SC"
 CUT_FAMILY = "Noto Serif CJK SC Common"
 # The weights the templates use.
 WEIGHTS = ("regular", "bold")
+# Renders in the worker's own process run on several activity threads: the cut is made once.
+_cutting = threading.Lock()
 
 
-def fc_match(pattern: str) -> tuple[str, int, str]:
-    """(file, index in the collection, family) of the face fontconfig resolves, as weasyprint would."""
+@cache
+def installed_face(family: str, style: str = "") -> tuple[str, int]:
+    """(file, index in the collection) of the face fontconfig resolves for `family` (and `style`, e.g.
+    "bold"), as weasyprint would; an error that says what to install when it is not there."""
     fc = shutil.which("fc-match")
     if fc is None:
         raise RuntimeError("fc-match not found: install fontconfig and fonts-noto-cjk (scripts/bootstrap.sh)")
+    pattern = f"{family}:{style}" if style else family
     out = subprocess.run([fc, "-f", "%{file}\n%{index}\n%{family}", pattern], check=True, capture_output=True,
                          text=True, timeout=10).stdout.splitlines()
-    if len(out) < 3:
-        raise RuntimeError(f"fontconfig does not resolve {pattern!r}: install fonts-noto-cjk")
-    return out[0], int(out[1]), out[2]
+    if len(out) < 3 or family not in out[2].split(","):
+        raise RuntimeError(f"{family} is not installed (fontconfig offers {out[2:] or '?'}): install fonts-noto-cjk")
+    return out[0], int(out[1])
 
 
 def common_characters() -> list[int]:
@@ -71,20 +77,21 @@ def font_configuration() -> FontConfiguration:
     return FontConfiguration()
 
 
-@cache
 def document_stylesheet() -> CSS:
-    """The cut faces as @font-face rules ahead of the installed ones, for every render of this process.
+    """The cut faces as @font-face rules ahead of the installed ones, for every render of this process."""
+    with _cutting:
+        return _document_stylesheet()
 
-    weasyprint copies a face into its font configuration when the stylesheet is built, so the files
-    written here are gone once it is."""
+
+@cache
+def _document_stylesheet() -> CSS:
+    # weasyprint copies a face into its font configuration when the stylesheet is built, so the files
+    # written here may go once it is.
     characters = common_characters()
     rules = []
     with tempfile.TemporaryDirectory(prefix="nongedai-fonts-") as workdir:
         for weight in WEIGHTS:
-            file, index, family = fc_match(f"{INSTALLED_FAMILY}:{weight}")
-            if INSTALLED_FAMILY not in family.split(","):
-                raise RuntimeError(f"{INSTALLED_FAMILY} is not installed (fontconfig offers {family}): "
-                                   "install fonts-noto-cjk")
+            file, index = installed_face(INSTALLED_FAMILY, weight)
             path = Path(workdir) / f"{weight}.otf"
             path.write_bytes(cut_face(file, index, characters))
             rules.append(f'@font-face {{ font-family: "{CUT_FAMILY}"; src: url("{path.as_uri()}"); '

@@ -9,8 +9,6 @@ character a masked name shows besides the fixed labels) and kept for the life of
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 import threading
 from functools import cache
@@ -24,6 +22,8 @@ from pyhanko.pdf_utils.font.opentype import CIDFontType0, GlyphAccumulatorFactor
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
+from documents.fonts import installed_face
+
 # The face base.css uses for sans text; installed by scripts/bootstrap.sh (fonts-noto-cjk).
 FAMILY = "Noto Sans CJK SC"
 FONT_SIZE = 8
@@ -31,19 +31,6 @@ FONT_SIZE = 8
 FIXED = "借款人保证人贷款人电子签名章署时间北京：:0123456789-*+() （）年月日"
 _lock = threading.Lock()
 _cut: dict[frozenset[str], Path] = {}
-
-
-@cache
-def installed_face() -> tuple[str, int]:
-    """(file, index in the collection) of the CJK face fontconfig resolves, as weasyprint would."""
-    fc_match = shutil.which("fc-match")
-    if fc_match is None:
-        raise RuntimeError("fc-match not found: install fontconfig and fonts-noto-cjk (scripts/bootstrap.sh)")
-    out = subprocess.run([fc_match, "-f", "%{file}\n%{index}\n%{family}", FAMILY], check=True, capture_output=True,
-                         text=True, timeout=10).stdout.splitlines()
-    if len(out) < 3 or FAMILY not in out[2]:
-        raise RuntimeError(f"{FAMILY} is not installed (fontconfig offers {out[2:] or '?'}): install fonts-noto-cjk")
-    return out[0], int(out[1])
 
 
 @cache
@@ -58,7 +45,7 @@ def font_for(text: str) -> Path:
         path = _cut.get(extra)
         if path is not None:
             return path
-        file, index = installed_face()
+        file, index = installed_face(FAMILY)
         font = ttLib.TTFont(file, fontNumber=index, lazy=True)
         options = subset.Options()
         options.layout_features = []  # horizontal Chinese and digits need no shaping features
