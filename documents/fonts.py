@@ -27,8 +27,8 @@ INSTALLED_FAMILY = "Noto Serif CJK SC"
 CUT_FAMILY = "Noto Serif CJK SC Common"
 # The weights the templates use.
 WEIGHTS = ("regular", "bold")
-# Renders in the worker's own process run on several activity threads: the cut is made once.
-_cutting = threading.Lock()
+# Renders in the worker's own process run on several activity threads: one configuration and one cut.
+_first_use = threading.RLock()
 
 
 @cache
@@ -71,15 +71,20 @@ def cut_face(file: str, index: int, characters: list[int]) -> bytes:
     return cut.blob.data
 
 
-@cache
 def font_configuration() -> FontConfiguration:
+    with _first_use:
+        return _font_configuration()
+
+
+@cache
+def _font_configuration() -> FontConfiguration:
     # One per process: a new one per render reloads the 26 MB CJK font files (~40 ms).
     return FontConfiguration()
 
 
 def document_stylesheet() -> CSS:
     """The cut faces as @font-face rules ahead of the installed ones, for every render of this process."""
-    with _cutting:
+    with _first_use:
         return _document_stylesheet()
 
 

@@ -60,7 +60,7 @@ SIGNED_KINDS = ("loan_contract", "guarantee_contract", "drawdown_note")
 def _signable(session: Session, principal: Principal, doc_no: str) -> Document:
     doc = visible(session, principal, doc_no)
     if doc.kind not in SIGNED_KINDS:
-        # The repayment schedule is issued with the note, not signed on its own.
+        # A repayment schedule issued apart (notes before drawdown-note/4) went with its note, unsigned.
         raise ProblemError(409, "DOCUMENT_NOT_SIGNABLE", "该文件无需签署", f"a {doc.kind} is not signed", "doc_no")
     if principal.is_customer and doc.signer_customer_id != principal.id:
         raise forbidden("只能签署本人的合同", "only the named signer can sign this document", "NOT_SIGNER")

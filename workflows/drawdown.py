@@ -1,4 +1,4 @@
-"""DrawdownWorkflow: one drawdown (支用) of a credit line — note and schedule, their PDFs (借据 and 还款计划表),
+"""DrawdownWorkflow: one drawdown (支用) of a credit line — note and schedule, the note's PDF (借据, with its 还款计划表),
 disbursement through core banking with an idempotency key, bookkeeping, SMS. If bookkeeping fails after the
 money moved, the disbursement is reversed (compensation) so the ledger and the notes never disagree."""
 

@@ -16,6 +16,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -38,9 +39,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notify import send_sms
     from workflows.refuse import refuse
 
-# Offers started before this answered the customer first and told the campaign after, so a campaign
+# Offers answered before this answered the customer first and told the campaign after, so a campaign
 # view read just after the answer could still miss it (seen in CI); they replay the old order.
 ANSWER_AFTER_REPORT_PATCH = "offer-answer-after-report"
+# A campaign's cancellation that arrived while one of the offer's activities ran (it comes as an
+# ActivityError, not a CancelledError) used to end the offer cancelled without recording its row or
+# telling the campaign, and failed a decline being recorded; offers that ended so replay that way.
+CANCEL_IN_ACTIVITY_PATCH = "offer-cancel-in-activity"
 
 
 @workflow.defn(name=names.WHITELIST_OFFER)
@@ -60,13 +65,27 @@ class WhitelistOfferWorkflow:
         except asyncio.CancelledError:
             if self._state.stage in ("accepted", "opening"):
                 raise
+            await self._end_cancelled(patched=False)
+        except ActivityError as err:
+            if (not is_cancelled_exception(err) or self._state.stage in ("accepted", "opening")
+                    or not workflow.patched(CANCEL_IN_ACTIVITY_PATCH)):
+                raise
+            await self._end_cancelled(patched=True)
+        return self._state
+
+    async def _end_cancelled(self, *, patched: bool) -> None:
+        """The campaign was cancelled: the row ends cancelled and the campaign is told, unless the
+        customer had declined already; then it ends declined, as the customer's answer says."""
+        if patched and self._declined:
+            self._state.stage = "declined"
+            await self._record("declined", "CUSTOMER_DECLINED")
+            await self._report("declined", "CUSTOMER_DECLINED")
+        else:
             self._state.stage = "cancelled"
             await self._record("cancelled", "CAMPAIGN_CANCELLED")
             await self._report("cancelled", "CAMPAIGN_CANCELLED")
-            # A decline cut short by the cancellation answers with the row as it ended.
-            self._answer_reported = True
-            await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state
+        self._answer_reported = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _flow(self, inp: WhitelistOfferInput) -> None:
         prepared: OfferPrepared = await workflow.execute_activity_method(

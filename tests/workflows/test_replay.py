@@ -23,7 +23,7 @@ def test_histories_are_recorded():
     assert {"credit_loan_application", "credit_loan_amended", "credit_line", "drawdown", "drawdown_note_documents", "drawdown_note_signed",
             "guaranteed_loan_amended",
             "guaranteed_loan_application", "guarantor_consent", "whitelist_offer",
-            "whitelist_offer_answered", "whitelist_offer_declined"} <= names
+            "whitelist_offer_answered", "whitelist_offer_declined", "whitelist_offer_declined_cancelled"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -4,12 +4,16 @@ pause/resume/cancel, the progress query and the funnel through signature and dra
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlmodel import Session, select
+from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 
+from activities.whitelist import WhitelistActivities
 from db.models import LoanApplication, RatingRecord, WhitelistCampaign, WhitelistRow
 from services import whitelist as service
 from services.gateway import TemporalGateway
@@ -26,6 +30,7 @@ from workflows.messages import (
     DrawdownAccepted,
     DrawdownRequest,
     OfferState,
+    RowStatusUpdate,
     SignInput,
 )
 
@@ -208,3 +213,48 @@ async def test_an_invitation_nobody_answers_expires(dev_env, engine, settings):
         row = s.exec(select(WhitelistRow).where(WhitelistRow.campaign_id == campaign.id)).one()
         assert (row.status, row.reason_code) == ("expired", "OFFER_EXPIRED") and row.invited_at is not None
         assert s.get(WhitelistCampaign, campaign.id).status == "completed"
+
+
+async def test_a_decline_still_being_recorded_when_the_campaign_is_cancelled_ends_declined(dev_env, engine, settings):
+    # The cancellation reaches the offer while its record_row activity runs: it arrives as an
+    # ActivityError, and the offer must still end its row, tell the campaign and answer the customer.
+    factories.ensure_reference_data(engine)
+    manager = factories.staff(engine, "customer_manager")
+    admin_row = factories.staff(engine, "admin")
+    admin = Principal("staff", admin_row.id, "admin", factories.BRANCH)
+    campaign, _, start = _store(engine, settings, admin, _line(factories.resident_id(), manager=manager.username))
+    real = WhitelistActivities(engine, rating=None)
+    held, release = threading.Event(), threading.Event()
+
+    @activity.defn(name="record_row")
+    def record_row(update: RowStatusUpdate) -> None:
+        if update.status == "declined" and not held.is_set():
+            held.set()
+            release.wait(30)  # until the campaign's cancellation has come and gone
+        real.record_row(update)
+
+    client = dev_env.client
+    try:
+        async with running_worker(client, engine, settings, replace={"record_row": record_row}) as (queue, _):
+            handle = await client.start_workflow(names.WHITELIST_CAMPAIGN, start, id=campaign.workflow_id,
+                                                 task_queue=queue)
+            with Session(engine) as s:
+                row = s.exec(select(WhitelistRow).where(WhitelistRow.campaign_id == campaign.id)).one()
+            offer = await _offer(client, campaign.campaign_no, row.id, "invited")
+            offer_handle = client.get_workflow_handle(names.whitelist_offer_workflow_id(offer.offer_no))
+            answer = asyncio.create_task(offer_handle.execute_update(
+                names.UPDATE_DECLINE_OFFER, DeclineOfferInput(customer_id=offer.customer_id), result_type=OfferState))
+            await until(held.is_set)
+            await handle.execute_update(names.UPDATE_CAMPAIGN_ACTION,
+                                        CampaignActionInput(staff_id=admin.id, action="cancel"))
+            declined = await asyncio.wait_for(answer, timeout=60)
+            release.set()
+            final = CampaignProgress.model_validate(await asyncio.wait_for(handle.result(), timeout=60))
+            await histories.record(client, "whitelist_offer_declined_cancelled", offer_handle.id)
+    finally:
+        release.set()
+    assert declined.stage == "declined"
+    assert final.status == "cancelled" and (final.counts.declined, final.counts.cancelled) == (1, 0)
+    with Session(engine) as s:
+        row = s.get(WhitelistRow, row.id)
+        assert (row.status, row.reason_code) == ("declined", "CUSTOMER_DECLINED")
