@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from argon2 import PasswordHasher
@@ -21,6 +21,7 @@ from db.models import (
     ScheduleInstallment,
     StaffUser,
 )
+from domain.identity import birth_date_of
 from domain.products import ProductTerms, nongedai_default
 from domain.schedule import add_months, build_schedule
 from domain.servicing import penalty_rate_for
@@ -34,7 +35,11 @@ _hash = PasswordHasher(time_cost=1, memory_cost=1024).hash(PASSWORD)
 
 
 def resident_id(region: str = "350322", born: date = date(1985, 6, 15)) -> str:
-    return seed.resident_id(region, born, next(_seq) % 1000)
+    """A valid ID no other call in this session gave: the sequence code has 1,000 values per birth date,
+    so past those the birth date moves on a day. (A repeat is another test's customer on file: seen as a
+    whitelist row refused for a name that did not match.)"""
+    n = next(_seq)
+    return seed.resident_id(region, born + timedelta(days=n // 1000), n % 1000)
 
 
 def ensure_reference_data(engine: Engine) -> ProductTerms:
@@ -64,7 +69,7 @@ def customer(engine: Engine, *, income: str = "120000", assets: str = "600000", 
              name: str = "林阿福") -> Customer:
     rid = resident_id(region, born)
     n = next(_seq)
-    row = Customer(customer_no=f"C{n:010d}", resident_id=rid, name=name, mobile=f"138{n:08d}", birth_date=born,
+    row = Customer(customer_no=f"C{n:010d}", resident_id=rid, name=name, mobile=f"138{n:08d}", birth_date=birth_date_of(rid),
                    region_code=region, address="福建省莆田市仙游县榜头镇坝下村", branch_code=BRANCH,
                    annual_income=Decimal(income), total_assets=Decimal(assets), total_liabilities=Decimal(liabilities),
                    blacklisted=blacklisted, created_at=datetime.now(UTC))

@@ -238,8 +238,11 @@ async def test_a_decline_still_being_recorded_when_the_campaign_is_cancelled_end
         async with running_worker(client, engine, settings, replace={"record_row": record_row}) as (queue, _):
             handle = await client.start_workflow(names.WHITELIST_CAMPAIGN, start, id=campaign.workflow_id,
                                                  task_queue=queue)
-            with Session(engine) as s:
-                row = s.exec(select(WhitelistRow).where(WhitelistRow.campaign_id == campaign.id)).one()
+
+            def the_row() -> WhitelistRow | None:  # written by the campaign once it runs
+                with Session(engine) as s:
+                    return s.exec(select(WhitelistRow).where(WhitelistRow.campaign_id == campaign.id)).one_or_none()
+            row = await until(the_row)
             offer = await _offer(client, campaign.campaign_no, row.id, "invited")
             offer_handle = client.get_workflow_handle(names.whitelist_offer_workflow_id(offer.offer_no))
             answer = asyncio.create_task(offer_handle.execute_update(
