@@ -32,6 +32,7 @@ from workflows.messages import (
     OfferState,
     RowStatusUpdate,
     SignInput,
+    WhitelistCampaignInput,
 )
 
 HEADER = "身份证号,姓名,手机号,预授信额度,产品,客户经理,机构,年收入,总资产,总负债\n"
@@ -197,12 +198,18 @@ async def _settled(progress) -> bool:
     return p.counts.started == 6 and p.in_window == 0
 
 
-async def test_an_invitation_nobody_answers_expires(dev_env, engine, settings):
+def _one_row_campaign(engine, settings) -> tuple[Principal, WhitelistCampaign, WhitelistCampaignInput]:
+    """A campaign of one new household, uploaded by an admin: (admin, campaign, its start input)."""
     factories.ensure_reference_data(engine)
     manager = factories.staff(engine, "customer_manager")
     admin_row = factories.staff(engine, "admin")
     admin = Principal("staff", admin_row.id, "admin", factories.BRANCH)
     campaign, _, start = _store(engine, settings, admin, _line(factories.resident_id(), manager=manager.username))
+    return admin, campaign, start
+
+
+async def test_an_invitation_nobody_answers_expires(dev_env, engine, settings):
+    _, campaign, start = _one_row_campaign(engine, settings)
     start = start.model_copy(update={"offer_seconds": 2})
     async with running_worker(dev_env.client, engine, settings) as (queue, _):
         handle = await dev_env.client.start_workflow(names.WHITELIST_CAMPAIGN, start, id=campaign.workflow_id,
@@ -218,11 +225,7 @@ async def test_an_invitation_nobody_answers_expires(dev_env, engine, settings):
 async def test_a_decline_still_being_recorded_when_the_campaign_is_cancelled_ends_declined(dev_env, engine, settings):
     # The cancellation reaches the offer while its record_row activity runs: it arrives as an
     # ActivityError, and the offer must still end its row, tell the campaign and answer the customer.
-    factories.ensure_reference_data(engine)
-    manager = factories.staff(engine, "customer_manager")
-    admin_row = factories.staff(engine, "admin")
-    admin = Principal("staff", admin_row.id, "admin", factories.BRANCH)
-    campaign, _, start = _store(engine, settings, admin, _line(factories.resident_id(), manager=manager.username))
+    admin, campaign, start = _one_row_campaign(engine, settings)
     real = WhitelistActivities(engine, rating=None)
     held, release = threading.Event(), threading.Event()
 
@@ -238,11 +241,8 @@ async def test_a_decline_still_being_recorded_when_the_campaign_is_cancelled_end
         async with running_worker(client, engine, settings, replace={"record_row": record_row}) as (queue, _):
             handle = await client.start_workflow(names.WHITELIST_CAMPAIGN, start, id=campaign.workflow_id,
                                                  task_queue=queue)
-
-            def the_row() -> WhitelistRow | None:  # written by the campaign once it runs
-                with Session(engine) as s:
-                    return s.exec(select(WhitelistRow).where(WhitelistRow.campaign_id == campaign.id)).one_or_none()
-            row = await until(the_row)
+            with Session(engine) as s:
+                row = s.exec(select(WhitelistRow).where(WhitelistRow.campaign_id == campaign.id)).one()
             offer = await _offer(client, campaign.campaign_no, row.id, "invited")
             offer_handle = client.get_workflow_handle(names.whitelist_offer_workflow_id(offer.offer_no))
             answer = asyncio.create_task(offer_handle.execute_update(
