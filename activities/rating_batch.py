@@ -26,13 +26,17 @@ from workflows.messages import (
 PLAN_ATTEMPTS = 10  # ~9 minutes of RATING_PLAN's backoff (1 s, doubling): rides out a database restart
 
 
+def _ends_the_workflow(abandoned: rating_batch.RunAbandoned) -> ApplicationError:
+    """A run abandoned for a newer one ends its workflow: retrying would never succeed."""
+    return ApplicationError(str(abandoned), type="RatingRunAbandoned", non_retryable=True)
+
+
 @contextmanager
 def _abandoned_ends_the_workflow() -> Iterator[None]:
-    """A run abandoned for a newer one ends its workflow: retrying would never succeed."""
     try:
         yield
     except rating_batch.RunAbandoned as abandoned:
-        raise ApplicationError(str(abandoned), type="RatingRunAbandoned", non_retryable=True) from abandoned
+        raise _ends_the_workflow(abandoned) from abandoned
 
 
 class RatingBatchActivities:
@@ -53,14 +57,13 @@ class RatingBatchActivities:
         try:
             with Session(self._engine) as session:
                 card, contrib = active_models(session)
-            with _abandoned_ends_the_workflow():
-                plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
-                                         as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size,
-                                         lease=self._lease)
+            plan = rating_batch.plan(self._engine, run_key=request.run_key, quarter=request.quarter,
+                                     as_of=request.as_of, card=card, contrib=contrib, chunk_size=self._chunk_size,
+                                     lease=self._lease)
         except rating_batch.RunInProgress as busy:
             raise ApplicationError(str(busy), type="RatingRunInProgress") from busy
-        except ApplicationError:
-            raise
+        except rating_batch.RunAbandoned as abandoned:
+            raise _ends_the_workflow(abandoned) from abandoned
         except Exception as failure:
             if activity.info().attempt >= PLAN_ATTEMPTS:
                 raise ApplicationError(f"planning the rating run failed {PLAN_ATTEMPTS} times: {failure}",
@@ -68,7 +71,7 @@ class RatingBatchActivities:
             raise
         with Session(self._engine) as session:
             run = rating_batch.get_run(session, plan.run_id)
-            _, rated, failed = rating_batch.progress(session, plan.run_id) or (0, 0, 0)
+            _, rated, failed, _ = rating_batch.progress(session, run)
         return RatingBatchPlan(run_id=plan.run_id, quarter=run.quarter, chunks_total=plan.chunks_total,
                                chunks_done=plan.chunks_done, rated=rated, failed=failed, parallel=self._parallel,
                                model_version=f"{run.model_code}@v{run.model_version}",

@@ -240,7 +240,7 @@ def finish(engine: Engine, run_id: int) -> RatingBatchRun:
             raise LookupError(f"no rating run {run_id}")
         if run.status == "abandoned":
             raise RunAbandoned(run_id)
-        chunks, rated, failed = _chunk_totals(session, run_id)
+        chunks, rated, failed, _ = _chunk_totals(session, run_id)
         if chunks != run.chunks_total:
             raise RuntimeError(f"rating run {run_id}: {chunks} of {run.chunks_total} chunks rated")
         if run.status != "completed":
@@ -256,9 +256,10 @@ def finish(engine: Engine, run_id: int) -> RatingBatchRun:
         return run
 
 
-def _chunk_totals(session: Session, run_id: int) -> tuple[int, int, int]:
+def _chunk_totals(session: Session, run_id: int) -> tuple[int, int, int, datetime | None]:
+    """(chunks done, households rated, households failed, when the latest chunk was done) in one read."""
     return session.exec(select(func.count(), func.coalesce(func.sum(RatingBatchChunk.rated), 0),  # type: ignore[call-overload]
-                               func.coalesce(func.sum(RatingBatchChunk.failed), 0))
+                               func.coalesce(func.sum(RatingBatchChunk.failed), 0), func.max(RatingBatchChunk.done_at))
                         .where(RatingBatchChunk.run_id == run_id)).one()
 
 
@@ -558,12 +559,12 @@ def rate_chunk(engine: Engine, run_id: int, chunk_no: int, *, heartbeat: Callabl
             else:
                 _fill(conn, scored, list(zip(*(v.tolist() for v in values.values()), strict=True)))
             migrations = _write(conn, run, scored, reasons, facts, card)
-            if conn.execute(select(RatingBatchRun.status).where(  # type: ignore[call-overload]
+            # SQLite: checked again now that this transaction has written. It holds the one write lock from
+            # its first write on (its first read ran before it began), so a plan that abandoned the run since
+            # then is seen here, and none can commit until this one does; the chunk's writes roll back.
+            # (PostgreSQL: the shared run lock already keeps such a plan out.)
+            if not postgres and conn.execute(select(RatingBatchRun.status).where(  # type: ignore[call-overload]
                     RatingBatchRun.id == run_id)).scalar_one() == "abandoned":
-                # Checked again (the status alone: the run's models need not be read twice) now that this transaction has written: on SQLite it holds the one write lock
-                # from its first write on (its first read ran before it began), so a plan that abandoned the
-                # run since then is seen here, and none can commit until this one does. (PostgreSQL: the
-                # shared run lock already keeps such a plan out.) The chunk's writes roll back.
                 raise RunAbandoned(run_id)
             if bad:
                 conn.execute(insert(RatingBatchFailure.__table__), [  # type: ignore[attr-defined]
@@ -619,17 +620,11 @@ def summarise(migrations: list[Migration]) -> MigrationSummary:
     return out
 
 
-def progress(session: Session, run_id: int) -> tuple[int, int, int] | None:
-    """(chunks done, households rated, households failed) so far, or None for an unknown run."""
-    if session.get(RatingBatchRun, run_id) is None:
-        return None
-    return _chunk_totals(session, run_id)
-
-
-def last_active(session: Session, run: RatingBatchRun) -> datetime:
-    """The run's last sign of life, as the lease counts it (see live_runs)."""
-    return _latest(run.started_at, session.execute(select(func.max(RatingBatchChunk.done_at)).where(  # type: ignore[call-overload]
-        RatingBatchChunk.run_id == run.id)).scalar())
+def progress(session: Session, run: RatingBatchRun) -> tuple[int, int, int, datetime]:
+    """(chunks done, households rated, households failed) so far, and the run's last sign of life as the
+    lease counts it (see live_runs)."""
+    done, rated, failed, last_chunk = _chunk_totals(session, run.id)  # type: ignore[arg-type]
+    return done, rated, failed, _latest(run.started_at, last_chunk)
 
 
 def runs(session: Session, *, limit: int, offset: int) -> list[RatingBatchRun]:

@@ -14,14 +14,13 @@ from db import archive_seed, lpr_store, rule_store
 from db.engine import session_scope
 from db.models import Branch, Customer, Product, StaffUser
 from db.repositories import rating_models
-from db.seed_archives import seed_demo_archives
-from domain.identity import resident_id_for as resident_id
+from db.seed_archives import REGION, seed_demo_archives
+from domain.identity import resident_id_for
 from domain.products import nongedai_default
 
 # Printed by `nongedai up`; the CLI refuses to seed in production, so this never guards real accounts.
 DEMO_PASSWORD = "nongedai-demo"
 
-REGION = "350322"  # 福建省莆田市仙游县
 COUNTY_BRANCH = "350322000"
 TOWNSHIP_BRANCH = "350322101"
 
@@ -57,7 +56,7 @@ class CustomerSpec:
 
     @property
     def resident_id(self) -> str:
-        return resident_id(REGION, self.birth_date, self.sequence)
+        return resident_id_for(REGION, self.birth_date, self.sequence)
 
 
 def demo_branch_specs() -> list[BranchSpec]:

@@ -64,7 +64,7 @@ MEMBERS = {
                                       ("child", "吴俊杰", date(2009, 11, 3), 53, False, "学生"),
                                       ("child", "吴欣怡", date(2013, 2, 17), 54, False, "学生")]),
 }
-REGION = "350322"  # 仙游县, as db/seed.py
+REGION = "350322"  # 福建省莆田市仙游县: the demo branches' county, its customers' and members' IDs
 
 
 def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> dict[str, int]:
@@ -75,7 +75,8 @@ def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> 
         if customer is None or customer.id is None:
             continue
         village, business, years, acreage, heads, income, expenses, assets, liabilities, house, dw = spec
-        if session.exec(select(Household.id).where(Household.customer_id == customer.id)).first() is None:
+        household = session.exec(select(Household).where(Household.customer_id == customer.id)).first()
+        if household is None:
             household = Household(
                 customer_id=customer.id, village_code=village, branch_code=branch_code, manager_staff_id=manager,
                 status="archived", member_count=4, labour_count=2, main_business=business, acreage_mu=D(acreage),
@@ -86,7 +87,7 @@ def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> 
             session.flush()
             _add_items(session, household, business)
             added["household"] += 1
-        added["household_member"] += _add_members(session, customer, customer_no)
+        added["household_member"] += _add_members(session, customer, household, customer_no)
         if session.get(ContributionFacts, customer.id) is None:
             avg, prev, loans, txns, months, products = dw
             session.add(ContributionFacts(
@@ -97,10 +98,9 @@ def seed_demo_archives(session: Session, *, branch_code: str, now: datetime) -> 
     return added
 
 
-def _add_members(session: Session, customer: Customer, customer_no: str) -> int:
+def _add_members(session: Session, customer: Customer, household: Household, customer_no: str) -> int:
     """The head's address and the members besides the head, where the archive has none yet."""
-    household = session.exec(select(Household).where(Household.customer_id == customer.id)).first()
-    if household is None or household.id is None or customer_no not in MEMBERS:
+    if household.id is None or customer_no not in MEMBERS:
         return 0
     address, members = MEMBERS[customer_no]
     if not customer.address:

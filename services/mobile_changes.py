@@ -33,7 +33,7 @@ from services import otp
 from services.clock import business_date
 from services.customers import visible_row
 from services.errors import ProblemError, forbidden, not_found
-from services.principal import ADMIN, ALL_BRANCH_ROLES, APPROVER, Principal
+from services.principal import ADMIN, APPROVER, Principal
 from services.schemas.common import CodeIn
 from services.schemas.customers import MobileChangeDecisionIn, MobileChangeIn, MobileChangeView
 from services.unique_requests import insert_unless
@@ -76,7 +76,7 @@ def request(session: Session, settings: Settings, sms: SmsGateway, principal: Pr
         mobile_changes.set_status(session, created.id, expected="awaiting_code", status="cancelled", decided_at=now)
         session.commit()
         raise
-    _tell_old_number(session, sms, created.id, "mobile_change_requested", now)
+    _tell_old_number(session, sms, created, "mobile_change_requested", now)
     return view
 
 
@@ -85,14 +85,12 @@ def _send(session: Session, settings: Settings, sms: SmsGateway, customer: Custo
     assert row.id is not None
     code = otp.send_code(session, settings, sms, customer=customer, purpose=_purpose(row.id),
                          template="otp_mobile_change", params={}, now=now, mobile=row.new_mobile)
-    fresh = mobile_changes.get(session, row.id)
-    assert fresh is not None
-    return MobileChangeView.of(fresh, code)
+    return MobileChangeView.of(row, code)
 
 
 def _change(session: Session, principal: Principal, change_id: int) -> MobileChange:
     row = mobile_changes.get(session, change_id)
-    if row is None or (principal.role not in ALL_BRANCH_ROLES and row.branch_code != principal.branch_code):
+    if row is None or not principal.sees_branch(row.branch_code):
         raise not_found("MOBILE_CHANGE", "未找到该手机号变更", "mobile change not found", "change_id")
     return row
 
@@ -141,11 +139,10 @@ def confirm(session: Session, settings: Settings, principal: Principal, change_i
     if not mobile_changes.set_status(session, row.id, expected="awaiting_code", status="awaiting_approval",
                                      confirmed_at=now):
         session.rollback()
-        otp.release_code(session, ref)
-        session.commit()
+        otp.release_code(session, ref)  # commits
         raise _not(row, "awaiting_code")
     session.commit()
-    return _view(session, row.id)
+    return MobileChangeView.of(row)
 
 
 def decide(session: Session, sms: SmsGateway, principal: Principal, change_id: int, body: MobileChangeDecisionIn,
@@ -177,15 +174,14 @@ def decide(session: Session, sms: SmsGateway, principal: Principal, change_id: i
                            "change_id")
     session.commit()
     if body.approve:
-        _tell_old_number(session, sms, row.id, "mobile_changed", now)
-    return _view(session, row.id)
+        _tell_old_number(session, sms, row, "mobile_changed", now)
+    return MobileChangeView.of(row)
 
 
-def _tell_old_number(session: Session, sms: SmsGateway, change_id: int, template: str, now: datetime) -> bool:
+def _tell_old_number(session: Session, sms: SmsGateway, row: MobileChange, template: str, now: datetime) -> bool:
     """The notice to the old number: asked for (`mobile_change_requested`) or made (`mobile_changed`, then
     `old_mobile_notified` records it; `notify_again` retries). The change stands whether or not it goes out."""
-    row = mobile_changes.get(session, change_id)
-    assert row is not None and row.id is not None
+    assert row.id is not None
     branch = session.get(Branch, row.branch_code)
     day = business_date(now)
     body = render_sms(template, {"date": f"{day.year}年{day.month}月{day.day}日",
@@ -211,10 +207,10 @@ def notify_again(session: Session, sms: SmsGateway, principal: Principal, change
     assert row.id is not None
     if row.status != "completed":
         raise _not(row, "completed")
-    if not row.old_mobile_notified and not _tell_old_number(session, sms, row.id, "mobile_changed", now):
+    if not row.old_mobile_notified and not _tell_old_number(session, sms, row, "mobile_changed", now):
         raise ProblemError(503, "SMS_UNAVAILABLE", "短信服务暂时不可用,请稍后重试", "the SMS gateway is unavailable",
                            "change_id", headers={"Retry-After": "30"})
-    return _view(session, row.id)
+    return MobileChangeView.of(row)
 
 
 def cancel(session: Session, principal: Principal, change_id: int, now: datetime) -> MobileChangeView:
@@ -227,7 +223,7 @@ def cancel(session: Session, principal: Principal, change_id: int, now: datetime
             session, row.id, expected=row.status, status="cancelled", decided_at=now):
         raise _not(row, "awaiting_code or awaiting_approval")
     session.commit()
-    return _view(session, row.id)
+    return MobileChangeView.of(row)
 
 
 def for_customer(session: Session, principal: Principal, customer_id: int) -> list[MobileChangeView]:
@@ -235,8 +231,3 @@ def for_customer(session: Session, principal: Principal, customer_id: int) -> li
     assert customer.id is not None
     return [MobileChangeView.of(r) for r in mobile_changes.for_customer(session, customer.id)]
 
-
-def _view(session: Session, change_id: int) -> MobileChangeView:
-    row = mobile_changes.get(session, change_id)
-    assert row is not None
-    return MobileChangeView.of(row)

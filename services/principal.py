@@ -32,6 +32,10 @@ class Principal:
     def is_customer(self) -> bool:
         return self.kind == "customer"
 
+    def sees_branch(self, branch_code: str) -> bool:
+        """Staff see their own branch's requests and records; ops and admins every branch's."""
+        return self.role in ALL_BRANCH_ROLES or branch_code == self.branch_code
+
     def scope(self) -> Scope:
         if self.is_customer:
             return Scope(customer_id=self.id)

@@ -49,13 +49,13 @@ async def start_run(session: Session, workflows: WorkflowGateway, body: RatingRu
 
 
 def _view(session: Session, run: RatingBatchRun) -> RatingRunView:
-    done, rated, failed = rating_batch.progress(session, run.id) or (0, 0, 0)  # type: ignore[arg-type]
+    done, rated, failed, last_active_at = rating_batch.progress(session, run)
     return RatingRunView(id=run.id, quarter=run.quarter, as_of=run.as_of, status=run.status,  # type: ignore[arg-type]
                          model_version=f"{run.model_code}@v{run.model_version}",
                          contribution_version=f"{run.contribution_code}@v{run.contribution_version}",
                          chunk_size=run.chunk_size, chunks_done=done, chunks_total=run.chunks_total,
                          households_rated=rated, households_failed=failed, started_at=run.started_at,
-                         finished_at=run.finished_at, last_active_at=rating_batch.last_active(session, run))
+                         finished_at=run.finished_at, last_active_at=last_active_at)
 
 
 def _runs(session: Session, limit: int, offset: int) -> list[RatingRunView]:

@@ -121,7 +121,7 @@ def outcome_of(row: RatingRecord) -> RatingOutcome:
 
 
 def rate_now(session: Session, principal: Principal, customer_id: int, body: RateIn) -> RatingResult:
-    _customer(session, principal, customer_id)
+    customer_service.visible_row(session, principal, customer_id)
     terms = product_terms(session, body.product_code)
     if body.guarantee_type not in terms.guarantee_types:
         raise ProblemError(422, "GUARANTEE_TYPE_NOT_OFFERED", "该产品不提供此担保方式",
@@ -133,7 +133,7 @@ def rate_now(session: Session, principal: Principal, customer_id: int, body: Rat
 
 
 def current(session: Session, principal: Principal, customer_id: int) -> CurrentRatingView:
-    _customer(session, principal, customer_id)
+    customer_service.visible_row(session, principal, customer_id)
     found = store.current(session, customer_id)
     if found is None:
         raise not_found("RATING", "该客户尚未评级", "this customer has not been rated", "customer_id")
@@ -141,7 +141,7 @@ def current(session: Session, principal: Principal, customer_id: int) -> Current
 
 
 def history(session: Session, principal: Principal, customer_id: int, *, limit: int, offset: int) -> list[RatingRecordView]:
-    _customer(session, principal, customer_id)
+    customer_service.visible_row(session, principal, customer_id)
     return [RatingRecordView.of(r) for r in store.history(session, customer_id, limit=limit, offset=offset)]
 
 
@@ -212,7 +212,7 @@ def _batch_detail(session: Session, row: RatingRecord) -> dict[str, Any]:
 
 
 def request_override(session: Session, principal: Principal, customer_id: int, body: OverrideIn) -> OverrideView:
-    _customer(session, principal, customer_id)
+    customer_service.visible_row(session, principal, customer_id)
     current_rating = store.current(session, customer_id)
     if current_rating is None:
         raise ProblemError(409, "RATING_MISSING", "该客户尚未评级,无法调整", "the customer has no rating to change",
@@ -373,8 +373,6 @@ def _visible_customer(session: Session, principal: Principal, customer_id: int) 
     return customers.visible(session, principal.scope(), customer_id)
 
 
-def _customer(session: Session, principal: Principal, customer_id: int) -> Customer:
-    return customer_service.visible_row(session, principal, customer_id)
 
 
 def _record(session: Session, principal: Principal, record_id: int) -> RatingRecord:

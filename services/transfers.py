@@ -59,7 +59,7 @@ def _conflict(session: Session, household_id: int, body: TransferIn) -> ProblemE
 
 def _decidable(session: Session, principal: Principal, transfer_id: int) -> ArchiveTransfer:
     row = archive_transfers.get(session, transfer_id)
-    if row is None or (principal.role not in ALL_BRANCH_ROLES and row.branch_code != principal.branch_code):
+    if row is None or not principal.sees_branch(row.branch_code):
         raise not_found("TRANSFER", "未找到该移交或共享申请", "transfer or share request not found", "transfer_id")
     return row
 

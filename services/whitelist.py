@@ -229,8 +229,7 @@ def _view(session: Session, campaign: WhitelistCampaign, *, duplicate: bool = Fa
 
 def _visible(session: Session, principal: Principal, campaign_no: str) -> WhitelistCampaign:
     campaign = store.by_no(session, campaign_no)
-    if principal.is_customer or campaign is None or (
-            principal.role not in ALL_BRANCH_ROLES and campaign.branch_code != principal.branch_code):
+    if principal.is_customer or campaign is None or not principal.sees_branch(campaign.branch_code):
         raise not_found("CAMPAIGN", "未找到该白名单批次", "whitelist campaign not found", "campaign_no")
     return campaign
 

@@ -65,25 +65,26 @@ class WhitelistOfferWorkflow:
         except asyncio.CancelledError:
             if self._state.stage in ("accepted", "opening"):
                 raise
-            await self._end_cancelled(patched=False)
+            await self._end("cancelled", "CAMPAIGN_CANCELLED")
+            await self._answered()
         except ActivityError as err:
             if (not is_cancelled_exception(err) or self._state.stage in ("accepted", "opening")
                     or not workflow.patched(CANCEL_IN_ACTIVITY_PATCH)):
                 raise
-            await self._end_cancelled(patched=True)
+            # A decline already given stands, as the customer was answered.
+            await (self._end("declined", "CUSTOMER_DECLINED") if self._declined
+                   else self._end("cancelled", "CAMPAIGN_CANCELLED"))
+            await self._answered()
         return self._state
 
-    async def _end_cancelled(self, *, patched: bool) -> None:
-        """The campaign was cancelled: the row ends cancelled and the campaign is told, unless the
-        customer had declined already; then it ends declined, as the customer's answer says."""
-        if patched and self._declined:
-            self._state.stage = "declined"
-            await self._record("declined", "CUSTOMER_DECLINED")
-            await self._report("declined", "CUSTOMER_DECLINED")
-        else:
-            self._state.stage = "cancelled"
-            await self._record("cancelled", "CAMPAIGN_CANCELLED")
-            await self._report("cancelled", "CAMPAIGN_CANCELLED")
+    async def _end(self, outcome: str, reason: str) -> None:
+        """The row ends `outcome`: recorded, then the campaign told."""
+        self._state.stage = outcome
+        await self._record(outcome, reason)
+        await self._report(outcome, reason)
+
+    async def _answered(self) -> None:
+        """A pending decline answers with the row as it ended; the run ends once every handler has."""
         self._answer_reported = True
         await workflow.wait_condition(workflow.all_handlers_finished)
 
@@ -112,15 +113,11 @@ class WhitelistOfferWorkflow:
         except TimeoutError:
             self._state.stage = "expired"
             await workflow.wait_condition(workflow.all_handlers_finished)
-            await self._record("expired", "OFFER_EXPIRED")
-            await self._report("expired", "OFFER_EXPIRED")
+            await self._end("expired", "OFFER_EXPIRED")
             return
         if self._acceptance is None:
-            self._state.stage = "declined"
-            await self._record("declined", "CUSTOMER_DECLINED")
-            await self._report("declined", "CUSTOMER_DECLINED")
-            self._answer_reported = True
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._end("declined", "CUSTOMER_DECLINED")
+            await self._answered()
             return
         self._state.stage = "opening"
         accepted = self._acceptance

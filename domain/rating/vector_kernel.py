@@ -15,17 +15,22 @@ a few more (cached on disk afterwards, `cache=True`).
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numba
 import numpy as np
 
-# Feature numbers (model.Feature, in this order) and pre-filter numbers (model.Prefilter): the kernel
-# switches on these, vector.py encodes the card with them.
-FEATURE_IDS = {name: i for i, name in enumerate(
-    ("age", "net_income", "net_assets", "debt_ratio", "acreage_mu", "livestock_heads", "business_years",
-     "labour_count", "house_owned", "credit_village"))}
-PREFILTER_IDS = {name: i for i, name in enumerate(
-    ("BLACKLIST", "CURRENT_OVERDUE", "BAD_HISTORY", "COURT_DISHONEST", "AGE_OUT_OF_RANGE"))}
-_DEBT_RATIO = 3
+from domain.rating.model import Feature, Prefilter
+
+# Feature and pre-filter numbers, in the order model.Feature and model.Prefilter list them: vector.py
+# encodes the card with them and the kernel switches on them (numba reads these globals as constants).
+FEATURE_IDS = {name: i for i, name in enumerate(get_args(Feature))}
+PREFILTER_IDS = {name: i for i, name in enumerate(get_args(Prefilter))}
+_AGE, _NET_INCOME, _NET_ASSETS, _DEBT_RATIO = (FEATURE_IDS[f] for f in ("age", "net_income", "net_assets", "debt_ratio"))
+_ACREAGE, _LIVESTOCK, _BUSINESS_YEARS = (FEATURE_IDS[f] for f in ("acreage_mu", "livestock_heads", "business_years"))
+_HOUSE_OWNED, _CREDIT_VILLAGE = FEATURE_IDS["house_owned"], FEATURE_IDS["credit_village"]
+_BLACKLIST, _OVERDUE, _BAD_HISTORY, _AGE_OUT_OF_RANGE = (
+    PREFILTER_IDS[p] for p in ("BLACKLIST", "CURRENT_OVERDUE", "BAD_HISTORY", "AGE_OUT_OF_RANGE"))
 
 STAR_BANDS = 5  # a contribution model has at most five bands (stars 3 to 7, each once)
 # Bounds are compared four at a time, in one pass: the loop body has a fixed shape, so it is still
@@ -133,8 +138,9 @@ def score_chunk(
     out_bits[:] = 0
     for p in range(prefilter_ids.shape[0]):
         pid = prefilter_ids[p]
-        flags = blacklisted if pid == 0 else overdue if pid == 1 else bad_history if pid == 2 else court
-        _add_hit(flags, age, min_age, max_age, pid == 4, out_bits)
+        flags = blacklisted if pid == _BLACKLIST else overdue if pid == _OVERDUE \
+            else bad_history if pid == _BAD_HISTORY else court
+        _add_hit(flags, age, min_age, max_age, pid == _AGE_OUT_OF_RANGE, out_bits)
     out_code[:] = 0
     for j in range(feature_ids.shape[0]):
         fid = feature_ids[j]
@@ -146,16 +152,16 @@ def score_chunk(
             if fid == _DEBT_RATIO:
                 _add_ratio_reached(liabilities, assets, ratio_num[j], ratio_den[j], ratio_above_one[j], first, group,
                                    bins)
-            elif fid == 1:
+            elif fid == _NET_INCOME:
                 _add_reached(income, expenses, True, thresholds[j], first, group, bins)
-            elif fid == 2:
+            elif fid == _NET_ASSETS:
                 _add_reached(assets, liabilities, True, thresholds[j], first, group, bins)
-            elif fid == 8 or fid == 9:
-                flag = house_owned if fid == 8 else credit_village
+            elif fid == _HOUSE_OWNED or fid == _CREDIT_VILLAGE:
+                flag = house_owned if fid == _HOUSE_OWNED else credit_village
                 _add_reached(flag, flag, False, thresholds[j], first, group, bins)
             else:
-                column = age if fid == 0 else acreage if fid == 4 else livestock if fid == 5 \
-                    else business_years if fid == 6 else labour
+                column = age if fid == _AGE else acreage if fid == _ACREAGE else livestock if fid == _LIVESTOCK \
+                    else business_years if fid == _BUSINESS_YEARS else labour
                 _add_reached(column, column, False, thresholds[j], first, group, bins)
         _add_points(bins, radices[j], points[j], out_score, out_code)
     _finish(out_bits, prefilter_ids.shape[0], max_score, grade_by_score, grade_c, out_score, out_grade, out_code)

@@ -100,7 +100,7 @@ class MobileChangeView(BaseModel):
     old_mobile: str
     new_mobile: str
     reason: str
-    status: str = Field(description="awaiting_code | awaiting_approval | completed | rejected | cancelled")
+    status: str = Field(description="awaiting_code | awaiting_approval | completed | rejected | cancelled | expired")
     requested_by: int
     requested_at: datetime
     confirmed_at: datetime | None
@@ -112,5 +112,7 @@ class MobileChangeView(BaseModel):
 
     @classmethod
     def of(cls, row: MobileChange, code: CodeSent | None = None) -> MobileChangeView:
-        return cls.model_validate({**row.model_dump(), "old_mobile": mask_mobile(row.old_mobile),
-                                   "new_mobile": mask_mobile(row.new_mobile), "code": code})
+        # From the attributes, not model_dump(): a row whose status was just set elsewhere is expired, and
+        # reading its attributes reloads it.
+        return cls.model_validate(row, from_attributes=True).model_copy(update={
+            "old_mobile": mask_mobile(row.old_mobile), "new_mobile": mask_mobile(row.new_mobile), "code": code})

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from stdnum.cn import ric
 
 from config.settings import Settings
-from db import seed
 from db.engine import session_scope
 from db.models import Branch, CreditLine, Customer, Document, Guarantee, LoanApplication, StaffUser
+from domain.identity import resident_id_for
 from services import tokens
 from services.principal import CUSTOMER, Principal
 from tests.factories import ensure_reference_data
@@ -31,7 +31,7 @@ def now() -> datetime:
 
 def resident_id() -> str:
     n = next(_seq)
-    return seed.resident_id("350102", date(1985, 1, 1) + timedelta(days=n), n % 1000)
+    return resident_id_for("350102", date(1985, 1, 1) + timedelta(days=n), n % 1000)
 
 
 def mobile() -> str:

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 
 from adapters.imaging.tables import ImgObject
-from db import seed
 from db.models import Customer, Household
+from domain.identity import resident_id_for
 from tests.api import archives, data
 from tests.api.asserts import assert_problem
 
@@ -113,7 +113,7 @@ def test_every_bad_field_is_refused_in_one_answer(client, manager):
     ]
     body["finance"][0]["amount"] = "abc"
     body["finance"][1]["kind"] = "lottery"
-    body["members"][0]["resident_id"] = seed.resident_id("350102", datetime.now(UTC).date() + timedelta(days=400), 11)
+    body["members"][0]["resident_id"] = resident_id_for("350102", datetime.now(UTC).date() + timedelta(days=400), 11)
     r = client.post("/v1/households", json={**body, "head": head}, headers=headers)
     assert _errors(r) == {
         "head.resident_id": "ID_CHECKSUM",

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from db import seed
 from db.engine import session_scope
 from db.models import Customer, CustomerRating, RatingRecord
+from domain.identity import resident_id_for
 from services.clock import business_date
 from tests.api import archives, data
 from tests.api.asserts import assert_problem
@@ -109,7 +109,7 @@ def test_care_lists_birthdays_of_heads_and_members_in_the_next_days(client, engi
     far = today + timedelta(days=180)
     far = far.replace(year=1980) if far.strftime("%m%d") != "0229" else date(1980, 3, 1)
     body["members"][0] |= {"resident_id": None, "birth_date": str(far)}
-    head = {**archives.person("郑大海"), "resident_id": seed.resident_id("350102", far, 17)}
+    head = {**archives.person("郑大海"), "resident_id": resident_id_for("350102", far, 17)}
     view = _archive(client, headers, {**body, "head": head})
     care = [t for t in _tasks(client, headers, days=5) if t["kind"] == "care" and t["household_id"] == view["id"]]
     assert [(t["name"], t["due_date"], t["title_en"]) for t in care] == [

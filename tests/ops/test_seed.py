@@ -16,9 +16,9 @@ from cli.migrate import upgrade
 from db.engine import make_engine
 from db.models import Branch, Customer, Product, StaffUser
 from db.rule_store import shipped
-from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs, resident_id, seed_demo
+from db.seed import DEMO_PASSWORD, demo_customer_specs, demo_staff_specs, seed_demo
 from domain.approval import decide
-from domain.identity import normalise_mobile, normalise_resident_id
+from domain.identity import normalise_mobile, normalise_resident_id, resident_id_for
 from domain.products import nongedai_default
 from services.ratings import rate_customer
 
@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 def test_resident_id_check_character_matches_gb11643() -> None:
     # The worked example of GB 11643-1999.
-    assert resident_id("110105", date(1949, 12, 31), 2) == "11010519491231002X"
+    assert resident_id_for("110105", date(1949, 12, 31), 2) == "11010519491231002X"
 
 
 def test_demo_identifiers_are_valid() -> None:
