@@ -165,13 +165,13 @@ def _sql(sql: str, params: Any) -> tuple[Any, Any]:
 
 def _reference_rows(lines: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Customers with valid resident IDs (one per line), and the product row."""
-    from db import seed
+    from domain.identity import resident_id_for
     from domain.products import nongedai_default
 
     customers = []
     for c in range(1, lines + 1):
         born = date(1960, 1, 1) + timedelta(days=(c * 37) % 12000)
-        customers.append({"id": c, "customer_no": f"C{c:010d}", "resident_id": seed.resident_id("350322", born, c % 1000),
+        customers.append({"id": c, "customer_no": f"C{c:010d}", "resident_id": resident_id_for("350322", born, c % 1000),
                           "mobile": f"139{c:08d}", "birth_date": born, "branch": BRANCH})
     product = nongedai_default()
     return customers, {"code": product.code, "version": product.version, "name": product.name,

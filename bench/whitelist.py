@@ -136,6 +136,7 @@ def _prepare(engine: Any, rows: int, run_id: str, offset: int = 0) -> tuple[Any,
     from db import seed
     from db.repositories import catalogue, staff
     from db.repositories import whitelist as store
+    from domain.identity import resident_id_for
     from workflows import names
 
     now = datetime.now(UTC)
@@ -152,7 +153,7 @@ def _prepare(engine: Any, rows: int, run_id: str, offset: int = 0) -> tuple[Any,
         values = []
         for i in range(offset, offset + rows):
             born = base + timedelta(days=i // 500)
-            values.append({"row_no": i - offset + 2, "resident_id": seed.resident_id("350322", born, 500 + i % 500),
+            values.append({"row_no": i - offset + 2, "resident_id": resident_id_for("350322", born, 500 + i % 500),
                            "name": "白名单户", "mobile": f"17{i:09d}", "preapproved_limit": Decimal("50000"),
                            "product_code": "NONG_E_DAI", "manager_staff_id": manager.id,
                            "branch_code": manager.branch_code, "annual_income": Decimal("96000"),
